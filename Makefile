@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make run` and `make test` (README.md).
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+PIP      := $(VENV)/bin/pip
+PYTHON   ?= python3
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jinju
+PYTEST_ARGS ?=
+
+.PHONY: run test venv install migrate seed serve check-deploy clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+venv install: $(VENV)/.installed
+
+# Embedded SQLite database, tasks run in-process: nothing else to start.
+run: export DATABASE_URL :=
+run: export REDIS_URL :=
+run: export CELERY_BROKER_URL :=
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
+	$(PY) manage.py seed_demo
+	@echo ""
+	@echo "  진주시 경제지원 포털: http://127.0.0.1:8000/"
+	@echo "  API docs:            http://127.0.0.1:8000/api/docs/"
+	@echo "  Admin:               http://127.0.0.1:8000/admin/"
+	@echo "  Demo logins (password jinju-demo-2021): admin (superuser), clerk (city staff), citizen"
+	@echo ""
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+# The whole suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL)) with real Redis.
+test: $(VENV)/.installed
+	./scripts/ensure-services
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+check-deploy: $(VENV)/.installed
+	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) IDENTITY_HASH_KEY=$$(head -c 48 /dev/urandom | base64) \
+	ALLOWED_HOSTS=portal.jinju.go.kr $(PY) manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -1,0 +1,7 @@
+"""Partner API routes of `industrial` (mounted at /api/v1/industrial/)."""
+from rest_framework.routers import DefaultRouter
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+
+urlpatterns = router.urls

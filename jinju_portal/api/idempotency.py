@@ -1,0 +1,106 @@
+"""`Idempotency-Key` for POSTs that move money (API.md): same key and body -> the first answer again;
+same key, other body -> 422 `idempotency_key_reused`.
+
+The key is claimed with INSERT … ON CONFLICT DO NOTHING inside the view's transaction, so a second
+request with the same key waits on the unique index until the first commits, then replays its
+answer: twenty parallel replays make one purchase. Only successful answers are stored; a refusal
+rolls the claim back with everything else, so it leaves no trace and may be retried.
+"""
+import hashlib
+import json
+from functools import wraps
+
+from django.db import connection, transaction
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from jinju_portal.errors import InvalidInput, ServiceError
+from jinju_portal.models import ApiClient, IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="1–255 printable characters. The same key with the same body returns the first answer "
+                "(same status and body) and changes nothing; with another body: 422 `idempotency_key_reused`. "
+                "Kept at least 24 hours.")
+
+
+class IdempotencyKeyReused(ServiceError):
+    status = 422
+
+    def __init__(self):
+        super().__init__("idempotency_key_reused",
+                         "같은 Idempotency-Key가 다른 요청 본문과 함께 이미 사용되었습니다.")
+
+
+def _owner(request) -> str | None:
+    if isinstance(request.auth, ApiClient):
+        return f"client:{request.auth.pk}"
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return None
+
+
+def _request_hash(request) -> str:
+    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _valid_key(key: str) -> bool:
+    return 1 <= len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
+def _claim(owner, key, request_hash) -> bool:
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO {table} (owner, "key", request_hash, created_at) VALUES (%s, %s, %s, %s) '
+            f'ON CONFLICT (owner, "key") DO NOTHING RETURNING id',
+            [owner, key, request_hash, timezone.now()],
+        )
+        return cursor.fetchone() is not None
+
+
+def idempotent(view_method):
+    """Decorate a DRF view method (`def post(self, request, ...)`) or viewset action."""
+
+    @wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        if not _valid_key(key):
+            raise InvalidInput("invalid_idempotency_key",
+                               f"Idempotency-Key는 1–{MAX_KEY_LENGTH}자의 인쇄 가능한 문자여야 합니다.")
+        owner = _owner(request)
+        if owner is None:
+            return view_method(self, request, *args, **kwargs)
+        request_hash = _request_hash(request)
+        with transaction.atomic():
+            if not _claim(owner, key, request_hash):
+                record = IdempotencyRecord.objects.get(owner=owner, key=key)
+                if record.request_hash != request_hash:
+                    raise IdempotencyKeyReused()
+                return Response(record.response_body, status=record.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+            response = view_method(self, request, *args, **kwargs)
+            if not 200 <= response.status_code < 300:
+                transaction.set_rollback(True)
+                return response
+            stored = json.loads(JSONRenderer().render(response.data))
+            IdempotencyRecord.objects.filter(owner=owner, key=key).update(
+                status_code=response.status_code, response_body=stored)
+            return response
+
+    return wrapper
+
+
+def purge_idempotency_records(*, older_than_hours: int) -> int:
+    cutoff = timezone.now() - timezone.timedelta(hours=older_than_hours)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

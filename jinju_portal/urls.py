@@ -1,0 +1,37 @@
+"""URL map: citizen pages, the admin, /healthz, and the partner API under /api/v1/."""
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from jinju_portal import views
+
+admin.site.site_header = "진주시 경제지원 포털 관리"
+admin.site.site_title = "진주시 경제지원 포털"
+admin.site.index_title = "업무 관리"
+
+api_v1 = [
+    path("vouchers/", include(("vouchers.api.urls", "vouchers-api"))),
+    path("delivery/", include(("delivery.api.urls", "delivery-api"))),
+    path("industrial/", include(("industrial.api.urls", "industrial-api"))),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include(api_v1)),
+    path("vouchers/", include("vouchers.urls")),
+    path("delivery/", include("delivery.urls")),
+    path("industrial/", include("industrial.urls")),
+]
+
+handler400 = "jinju_portal.api.errors.handler400"
+handler403 = "jinju_portal.api.errors.handler403"
+handler404 = "jinju_portal.api.errors.handler404"
+handler500 = "jinju_portal.api.errors.handler500"

@@ -1,0 +1,97 @@
+"""Shared fixtures: real PostgreSQL (never SQLite), clean cache per test, API clients, Chromium."""
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run inside
+# one unless told this thread is allowed (the loop never runs our code concurrently).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_configure(config):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        raise pytest.UsageError(
+            "The suite runs on PostgreSQL only: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/jinju "
+            "(make test does this)."
+        )
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium package")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed (apt-get install -y chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttle counters and cached lookups never leak from one test into the next."""
+    from jinju_portal.api.authentication import clear_client_cache
+
+    cache.clear()
+    clear_client_cache()
+    yield
+    clear_client_cache()
+
+
+@pytest.fixture
+def api():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def make_client(db):
+    """make_client("sales_agent") -> (ApiClient, APIClient authenticated with its key)."""
+    from rest_framework.test import APIClient
+
+    from jinju_portal.services import issue_api_key
+
+    counter = {"n": 0}
+
+    def _make(role, **kwargs):
+        counter["n"] += 1
+        client, key = issue_api_key(name=kwargs.pop("name", f"{role}-{counter['n']}"), role=role, **kwargs)
+        http = APIClient()
+        http.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client, http
+
+    return _make
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.fail(f"Redis at {TEST_REDIS_URL} does not answer (make test starts it)")
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def which_chromium():
+    return shutil.which(CHROMIUM) or CHROMIUM
