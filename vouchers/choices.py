@@ -1,0 +1,57 @@
+"""Enumerations of the vouchers app (media, channels, statuses, ledger entry kinds)."""
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Medium(models.TextChoices):
+    PAPER = "paper", _("지류")
+    MOBILE = "mobile", _("모바일")
+
+
+class Channel(models.TextChoices):
+    BRANCH = "branch", _("은행 창구")
+    ZEROPAY_APP = "zeropay_app", _("제로페이 앱")
+    WEB = "web", _("누리집")
+
+
+class PurchaseStatus(models.TextChoices):
+    COMPLETED = "completed", _("구매 완료")
+    CANCELLED = "cancelled", _("구매 취소")
+
+
+class NoteStatus(models.TextChoices):
+    ISSUED = "issued", _("발행")
+    REDEEMED = "redeemed", _("환전")
+    EXPIRED = "expired", _("기한 만료")
+    CANCELLED = "cancelled", _("취소")
+
+
+# Forward-only transitions of a paper note (DESIGN.md invariant 4); the database trigger in
+# migration 0002 enforces the same table.
+NOTE_TRANSITIONS = {
+    NoteStatus.ISSUED: {NoteStatus.REDEEMED, NoteStatus.EXPIRED, NoteStatus.CANCELLED},
+    NoteStatus.REDEEMED: set(),
+    NoteStatus.EXPIRED: set(),
+    NoteStatus.CANCELLED: set(),
+}
+
+
+class ReservationStatus(models.TextChoices):
+    HELD = "held", _("결제 대기")
+    CONFIRMED = "confirmed", _("결제 완료")
+    RELEASED = "released", _("기한 경과로 해제")
+    FAILED = "failed", _("결제 실패")
+
+
+class EntryKind(models.TextChoices):
+    PURCHASE = "purchase", _("구매 충전")
+    CANCEL = "cancel", _("구매 취소")
+    PAYMENT = "payment", _("결제")
+    REFUND = "refund", _("결제 환불")
+    EXPIRY = "expiry", _("유효기간 만료")
+    ADJUSTMENT = "adjustment", _("조정")
+
+
+class PlanLayout(models.TextChoices):
+    EQUAL = "equal", _("남은 계획액을 남은 달에 균등 배분")
+    SCHEDULE = "schedule", _("담당자가 정한 월별 일정")

@@ -1,0 +1,369 @@
+"""Jinju Love gift certificates: buyers, limit policy, plans, tranches, purchases, notes, wallets."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
+                              ReservationStatus)
+
+DEFAULT_MONTHLY_LIMIT = 300_000
+MONTH_LENGTH = 7  # "YYYY-MM" in Asia/Seoul (API.md conventions)
+
+
+class Citizen(models.Model):
+    """A buyer, known by HMAC(CI) only (DESIGN.md "Identity"); one row whatever the channel."""
+
+    ci_hash = models.CharField(_("CI 해시"), max_length=64, unique=True, editable=False)
+    name = models.CharField(_("이름"), max_length=100, blank=True, default="")
+    birth_year = models.PositiveSmallIntegerField(_("출생 연도"), null=True, blank=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("누리집 계정"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="citizen")
+    created_at = models.DateTimeField(_("등록일시"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("구매자")
+        verbose_name_plural = _("구매자")
+        constraints = [
+            models.CheckConstraint(condition=Q(birth_year__isnull=True) | Q(birth_year__gte=1900, birth_year__lte=2100),
+                                   name="citizen_birth_year_range"),
+        ]
+
+    def __str__(self):
+        year = f" ({self.birth_year})" if self.birth_year else ""
+        return f"{self.name or _('이름 없음')}{year}"
+
+
+class LimitPolicy(models.Model):
+    """The purchase limit in force from `effective_from` (always the 1st of a month).
+
+    A month takes the policy in force on its 1st, and each (citizen, month) usage row copies the
+    limit when it is created, so a later change never rewrites a past month.
+    """
+
+    effective_from = models.DateField(_("적용 시작일"), unique=True, help_text=_("매월 1일만 가능합니다."))
+    monthly_limit = models.PositiveBigIntegerField(_("월 구매 한도"), default=DEFAULT_MONTHLY_LIMIT)
+    paper_monthly_limit = models.PositiveBigIntegerField(_("지류 월 한도"), null=True, blank=True,
+                                                         help_text=_("비우면 따로 두지 않습니다."))
+    mobile_monthly_limit = models.PositiveBigIntegerField(_("모바일 월 한도"), null=True, blank=True,
+                                                          help_text=_("비우면 따로 두지 않습니다."))
+    yearly_limit = models.PositiveBigIntegerField(_("연간 구매 한도"), null=True, blank=True,
+                                                  help_text=_("비우면 따로 두지 않습니다."))
+    refund_ratio = models.DecimalField(_("잔액 환불 기준 사용 비율"), max_digits=3, decimal_places=2,
+                                       default=Decimal("0.60"), help_text=_("0.60–0.80 (조례)"))
+    note = models.CharField(_("비고"), max_length=200, blank=True, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("구매 한도 정책")
+        verbose_name_plural = _("구매 한도 정책")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.CheckConstraint(condition=Q(refund_ratio__gte=Decimal("0.60"), refund_ratio__lte=Decimal("0.80")),
+                                   name="limitpolicy_refund_ratio_60_80"),
+            models.CheckConstraint(condition=Q(effective_from__day=1), name="limitpolicy_starts_on_first"),
+            models.CheckConstraint(condition=Q(monthly_limit__gt=0), name="limitpolicy_monthly_limit_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.effective_from:%Y-%m}~ {self.monthly_limit:,}원/월"
+
+
+class IssuancePlan(models.Model):
+    """A year's planned issuance of one medium (2021: paper 6 bn, mobile 19 bn)."""
+
+    year = models.PositiveSmallIntegerField(_("연도"))
+    medium = models.CharField(_("종류"), max_length=10, choices=Medium.choices)
+    planned = models.PositiveBigIntegerField(_("발행 계획액"))
+    carry_unsold = models.BooleanField(_("미판매분 다음 달 이월"), default=True)
+    layout = models.CharField(_("월별 배분"), max_length=10, choices=PlanLayout.choices, default=PlanLayout.EQUAL)
+    schedule = models.JSONField(_("월별 일정"), default=dict, blank=True,
+                                help_text=_('예: {"2021-02": 1000000000}. 배분 방식이 "일정"일 때 씁니다.'))
+    discount_rate = models.DecimalField(_("할인율"), max_digits=5, decimal_places=4, default=Decimal("0.1000"))
+    rotation = models.BooleanField(_("5부제 (매월 첫 5일)"), default=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("발행 계획")
+        verbose_name_plural = _("발행 계획")
+        ordering = ["-year", "medium"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "medium"], name="issuanceplan_year_medium_unique"),
+            models.CheckConstraint(condition=Q(discount_rate__gte=0, discount_rate__lt=1),
+                                   name="issuanceplan_discount_rate_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.year}년 {self.get_medium_display()} {self.planned:,}원"
+
+
+class TrancheQuerySet(models.QuerySet):
+    def open_at(self, now):
+        return self.filter(closed_at__isnull=True, opens_at__lte=now, closes_at__gt=now)
+
+
+class Tranche(models.Model):
+    """One sale window of one medium. `sold` counts completed purchases and held reservations."""
+
+    name = models.CharField(_("이름"), max_length=100)
+    medium = models.CharField(_("종류"), max_length=10, choices=Medium.choices)
+    quota = models.PositiveBigIntegerField(_("발행 한도"))
+    sold = models.PositiveBigIntegerField(_("판매액"), default=0)
+    discount_rate = models.DecimalField(_("할인율"), max_digits=5, decimal_places=4, default=Decimal("0.1000"))
+    opens_at = models.DateTimeField(_("판매 시작"))
+    closes_at = models.DateTimeField(_("판매 종료"))
+    closed_at = models.DateTimeField(_("조기 마감"), null=True, blank=True)
+    rotation = models.BooleanField(_("5부제"), default=False,
+                                   help_text=_("판매 시작 후 k일째(1–5)에는 출생 연도 끝자리가 k 또는 k+5인 사람만 "
+                                               "살 수 있습니다. 6일째부터는 누구나."))
+    plan = models.ForeignKey(IssuancePlan, verbose_name=_("발행 계획"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="tranches")
+    month = models.CharField(_("월"), max_length=MONTH_LENGTH, blank=True, default="", db_index=True)
+    carried_in = models.PositiveBigIntegerField(_("전월 이월액"), default=0)
+    carried_out = models.PositiveBigIntegerField(_("다음 달로 이월한 미판매액"), default=0)
+    created_at = models.DateTimeField(_("생성일시"), default=timezone.now, editable=False)
+    history = HistoricalRecords(excluded_fields=["sold"])
+
+    objects = TrancheQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("발행 회차")
+        verbose_name_plural = _("발행 회차")
+        ordering = ["-opens_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sold__gte=0) & Q(sold__lte=F("quota")), name="tranche_sold_within_quota"),
+            models.CheckConstraint(condition=Q(discount_rate__gte=0, discount_rate__lt=1),
+                                   name="tranche_discount_rate_range"),
+            models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="tranche_closes_after_opening"),
+        ]
+        indexes = [models.Index(fields=["plan", "month"], name="tranche_plan_month")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def remaining(self) -> int:
+        return self.quota - self.sold
+
+    def is_open(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.closed_at is None and self.opens_at <= now < self.closes_at
+
+
+class MonthlyUsage(models.Model):
+    """What one citizen bought in one Seoul month, with the limits copied in (invariant 2)."""
+
+    citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), on_delete=models.PROTECT, related_name="usages")
+    month = models.CharField(_("월"), max_length=MONTH_LENGTH)
+    monthly_limit = models.PositiveBigIntegerField(_("월 한도"))
+    paper_limit = models.PositiveBigIntegerField(_("지류 한도"), null=True, blank=True)
+    mobile_limit = models.PositiveBigIntegerField(_("모바일 한도"), null=True, blank=True)
+    yearly_limit = models.PositiveBigIntegerField(_("연간 한도"), null=True, blank=True)
+    purchased = models.PositiveBigIntegerField(_("구매액"), default=0)
+    paper_purchased = models.PositiveBigIntegerField(_("지류 구매액"), default=0)
+    mobile_purchased = models.PositiveBigIntegerField(_("모바일 구매액"), default=0)
+    updated_at = models.DateTimeField(_("갱신일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("월별 구매 실적")
+        verbose_name_plural = _("월별 구매 실적")
+        constraints = [
+            models.UniqueConstraint(fields=["citizen", "month"], name="monthlyusage_citizen_month_unique"),
+            models.CheckConstraint(condition=Q(purchased__lte=F("monthly_limit")), name="monthlyusage_within_limit"),
+            models.CheckConstraint(condition=Q(purchased=F("paper_purchased") + F("mobile_purchased")),
+                                   name="monthlyusage_media_add_up"),
+            models.CheckConstraint(condition=Q(paper_limit__isnull=True) | Q(paper_purchased__lte=F("paper_limit")),
+                                   name="monthlyusage_paper_within_limit"),
+            models.CheckConstraint(condition=Q(mobile_limit__isnull=True) | Q(mobile_purchased__lte=F("mobile_limit")),
+                                   name="monthlyusage_mobile_within_limit"),
+        ]
+
+    def __str__(self):
+        return f"{self.month} {self.purchased:,}/{self.monthly_limit:,}"
+
+    @property
+    def remaining(self) -> int:
+        return self.monthly_limit - self.purchased
+
+
+class Purchase(models.Model):
+    channel = models.CharField(_("판매 경로"), max_length=16, choices=Channel.choices)
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("판매대행 클라이언트"), null=True,
+                                   blank=True, on_delete=models.PROTECT, related_name="voucher_purchases")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("누리집 계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="voucher_purchases")
+    citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), on_delete=models.PROTECT, related_name="purchases")
+    tranche = models.ForeignKey(Tranche, verbose_name=_("발행 회차"), on_delete=models.PROTECT,
+                                related_name="purchases")
+    medium = models.CharField(_("종류"), max_length=10, choices=Medium.choices)
+    face_value = models.PositiveBigIntegerField(_("액면가"))
+    price = models.PositiveBigIntegerField(_("결제 금액"))
+    status = models.CharField(_("상태"), max_length=12, choices=PurchaseStatus.choices,
+                              default=PurchaseStatus.COMPLETED)
+    month = models.CharField(_("월"), max_length=MONTH_LENGTH)
+    idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("구매일시"), default=timezone.now)
+    cancelled_at = models.DateTimeField(_("취소일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("구매")
+        verbose_name_plural = _("구매")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(face_value__gt=0), name="purchase_face_value_positive"),
+            models.CheckConstraint(condition=Q(price__lte=F("face_value")), name="purchase_price_within_face"),
+        ]
+        # The admin filters a million rows by these; each filter pairs with the default -id order.
+        indexes = [
+            models.Index(fields=["month", "medium", "status"], name="purchase_month_medium_status"),
+            models.Index(fields=["tranche", "status"], name="purchase_tranche_status"),
+            models.Index(fields=["channel", "-id"], name="purchase_channel_id"),
+            models.Index(fields=["citizen", "month"], name="purchase_citizen_month"),
+            models.Index(fields=["api_client", "-id"], name="purchase_client_id"),
+            models.Index(fields=["created_at"], name="purchase_created_at"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.face_value:,}원 ({self.get_status_display()})"
+
+
+class PaperNote(models.Model):
+    """One paper voucher handed over at a branch; redeemed at most once (invariant 4)."""
+
+    serial = models.CharField(_("일련번호"), max_length=20, unique=True)
+    denomination = models.PositiveBigIntegerField(_("권종"))
+    status = models.CharField(_("상태"), max_length=10, choices=NoteStatus.choices, default=NoteStatus.ISSUED)
+    purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), on_delete=models.PROTECT, related_name="notes")
+    tranche = models.ForeignKey(Tranche, verbose_name=_("발행 회차"), on_delete=models.PROTECT, related_name="notes")
+    issued_at = models.DateTimeField(_("발행일시"), default=timezone.now)
+    expires_at = models.DateTimeField(_("유효기간"))
+    status_changed_at = models.DateTimeField(_("상태 변경일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("지류 상품권")
+        verbose_name_plural = _("지류 상품권")
+        constraints = [
+            models.CheckConstraint(condition=Q(denomination__gt=0), name="papernote_denomination_positive"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="papernote_status_expiry")]
+
+    def __str__(self):
+        return f"{self.serial} ({self.denomination:,}원)"
+
+
+class Wallet(models.Model):
+    """A citizen's mobile-voucher balance; equals the sum of its ledger (invariant 3)."""
+
+    citizen = models.OneToOneField(Citizen, verbose_name=_("구매자"), on_delete=models.PROTECT, related_name="wallet")
+    balance = models.BigIntegerField(_("잔액"), default=0)
+    updated_at = models.DateTimeField(_("갱신일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("모바일 지갑")
+        verbose_name_plural = _("모바일 지갑")
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="wallet_balance_not_negative")]
+
+    def __str__(self):
+        return f"{self.citizen} {self.balance:,}원"
+
+
+class AppendOnlyError(Exception):
+    pass
+
+
+class WalletEntry(models.Model):
+    """Append-only ledger line. The database refuses UPDATE and DELETE (trigger in migration 0002)."""
+
+    wallet = models.ForeignKey(Wallet, verbose_name=_("지갑"), on_delete=models.PROTECT, related_name="entries")
+    amount = models.BigIntegerField(_("금액"))
+    balance_after = models.BigIntegerField(_("거래 후 잔액"))
+    kind = models.CharField(_("구분"), max_length=12, choices=EntryKind.choices)
+    purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="wallet_entries")
+    reference = models.CharField(_("참조"), max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(_("일시"), default=timezone.now)
+    expires_at = models.DateTimeField(_("유효기간"), null=True, blank=True,
+                                      help_text=_("충전분에만 있습니다 (발행일부터 5년)."))
+
+    class Meta:
+        verbose_name = _("지갑 거래 내역")
+        verbose_name_plural = _("지갑 거래 내역")
+        ordering = ["wallet", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="walletentry_balance_after_not_negative"),
+            models.CheckConstraint(condition=~Q(amount=0), name="walletentry_amount_not_zero"),
+        ]
+        indexes = [models.Index(fields=["kind", "expires_at"], name="walletentry_kind_expiry")]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("wallet entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("wallet entries are append-only")
+
+    def __str__(self):
+        return f"{self.kind} {self.amount:+,}원 → {self.balance_after:,}원"
+
+
+class Reservation(models.Model):
+    """A web purchase waiting for payment: holds quota and month usage until `expires_at`."""
+
+    citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), on_delete=models.PROTECT,
+                                related_name="reservations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("누리집 계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="voucher_reservations")
+    tranche = models.ForeignKey(Tranche, verbose_name=_("발행 회차"), on_delete=models.PROTECT,
+                                related_name="reservations")
+    medium = models.CharField(_("종류"), max_length=10, choices=Medium.choices)
+    face_value = models.PositiveBigIntegerField(_("액면가"))
+    price = models.PositiveBigIntegerField(_("결제 금액"))
+    month = models.CharField(_("월"), max_length=MONTH_LENGTH)
+    status = models.CharField(_("상태"), max_length=10, choices=ReservationStatus.choices,
+                              default=ReservationStatus.HELD)
+    created_at = models.DateTimeField(_("예약일시"), default=timezone.now)
+    expires_at = models.DateTimeField(_("결제 기한"))
+    payment_reference = models.CharField(_("결제 참조"), max_length=100, blank=True, default="")
+    purchase = models.OneToOneField(Purchase, verbose_name=_("구매"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="reservation")
+    finished_at = models.DateTimeField(_("처리일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("온라인 구매 예약")
+        verbose_name_plural = _("온라인 구매 예약")
+        constraints = [
+            models.CheckConstraint(condition=Q(face_value__gt=0), name="reservation_face_value_positive"),
+            models.CheckConstraint(condition=~Q(status=ReservationStatus.CONFIRMED) | Q(purchase__isnull=False),
+                                   name="reservation_confirmed_has_purchase"),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"], name="reservation_status_expiry")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.face_value:,}원 ({self.get_status_display()})"
+
+
+class MonthlyIssuanceReport(models.Model):
+    """Plan against quota and sales of one month and medium, written once by the month roll-over."""
+
+    month = models.CharField(_("월"), max_length=MONTH_LENGTH)
+    medium = models.CharField(_("종류"), max_length=10, choices=Medium.choices)
+    planned = models.PositiveBigIntegerField(_("계획액"))
+    quota = models.PositiveBigIntegerField(_("발행 한도"))
+    sold = models.PositiveBigIntegerField(_("판매액"))
+    buyers = models.PositiveIntegerField(_("구매자 수"))
+    purchases = models.PositiveIntegerField(_("구매 건수"), default=0)
+    created_at = models.DateTimeField(_("작성일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("월별 발행 보고")
+        verbose_name_plural = _("월별 발행 보고")
+        ordering = ["-month", "medium"]
+        constraints = [models.UniqueConstraint(fields=["month", "medium"], name="issuancereport_month_medium_unique")]
+
+    def __str__(self):
+        return f"{self.month} {self.get_medium_display()}"
