@@ -24,11 +24,27 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=4),
         "options": {"expires": 6 * HOUR},
     },
+    # industrial (issue 4): every morning, remind the business support team of overdue SME requests.
+    "industrial-overdue-support-reminders": {
+        "task": "industrial.tasks.remind_overdue_support_requests",
+        "schedule": crontab(minute=0, hour=9),
+        "options": {"expires": 12 * HOUR},
+    },
 }
 
 
 def active_schedule(disabled=()):
-    return {name: entry for name, entry in BEAT_SCHEDULE.items() if name not in disabled}
+    """The schedule minus switched-off entries, with `expires` spelt the way django-celery-beat stores
+    it (`expire_seconds`; it silently drops an `expires` option)."""
+    out = {}
+    for name, entry in BEAT_SCHEDULE.items():
+        if name in disabled:
+            continue
+        options = dict(entry.get("options", {}))
+        if "expires" in options:
+            options["expire_seconds"] = options.pop("expires")
+        out[name] = {**entry, "options": options}
+    return out
 
 
 @app.on_after_configure.connect

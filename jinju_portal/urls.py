@@ -5,12 +5,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from jinju_portal import views
+from jinju_portal.api.views import api_root
 
 admin.site.site_header = "진주시 경제지원 포털 관리"
 admin.site.site_title = "진주시 경제지원 포털"
 admin.site.index_title = "업무 관리"
 
 api_v1 = [
+    path("", api_root, name="api-root"),
     path("vouchers/", include(("vouchers.api.urls", "vouchers-api"))),
     path("delivery/", include(("delivery.api.urls", "delivery-api"))),
     path("industrial/", include(("industrial.api.urls", "industrial-api"))),

@@ -95,3 +95,55 @@ def redis_url():
 @pytest.fixture
 def which_chromium():
     return shutil.which(CHROMIUM) or CHROMIUM
+
+
+@pytest.fixture
+def celery_worker_process(redis_url, transactional_db):
+    """A real `celery worker` process on the test database and a test Redis, on a queue of its own
+    (so no other worker takes its tasks). Yields `send(task, *args, **kwargs)`; data the test
+    writes must be committed (this fixture implies transactional_db)."""
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    db = settings.DATABASES["default"]
+    database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "CELERY_BROKER_URL": redis_url,
+           "CONN_MAX_AGE": "0"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "jinju_portal", "worker", "-Q", queue, "--pool", "solo",
+         "--without-heartbeat", "--without-mingle", "--without-gossip", "-n", f"{queue}@%h", "--loglevel", "INFO"],
+        cwd=Path(__file__).resolve().parents[1], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )
+    from celery import Celery
+
+    # A producer of its own: the project's app stays eager for the rest of the suite.
+    sender = Celery("test-sender", broker=redis_url)
+    sender.conf.update(task_serializer="json", accept_content=["json"])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            replies = sender.control.ping(destination=[f"{queue}@" + os.uname().nodename], timeout=0.5)
+            if replies:
+                break
+            if proc.poll() is not None:
+                pytest.fail("celery worker exited:\n" + proc.stdout.read())
+        else:
+            pytest.fail("celery worker did not answer a ping within 30 s")
+
+        def send(task, *args, **kwargs):
+            return sender.send_task(task.name, args=args, kwargs=kwargs, queue=queue)
+
+        yield send
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        sender.close()
