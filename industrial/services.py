@@ -1,0 +1,450 @@
+"""Writes of the Sangpyeong centre that carry a rule: one keyword-only function, one transaction each."""
+import secrets
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from industrial import selectors
+from industrial.choices import (
+    DEFAULT_LOAN_DAYS,
+    OPEN_SUPPORT_STATUSES,
+    SUPPORT_TEAM_GROUP,
+    SUPPORT_TRANSITIONS,
+    FundingSource,
+    RegistrationStatus,
+    SupportCategory,
+    SupportStatus,
+)
+from industrial.models import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Book,
+    ClubMember,
+    Company,
+    Event,
+    Expenditure,
+    Funding,
+    FundingAmendment,
+    Loan,
+    Project,
+    Registration,
+    SupportRequest,
+    SupportRequestEvent,
+)
+from jinju_portal import bizno
+from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
+from jinju_portal.money import MAX_KRW
+from jinju_portal.tasks import enqueue_on_commit
+
+NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+
+
+def _now(now):
+    return now or timezone.now()
+
+
+def _text(value, *, field, max_length, required=True, label):
+    """Shared text check for every caller (API, page, admin): type, NUL bytes, length."""
+    if not isinstance(value, str):
+        raise InvalidInput("invalid", f"{label}: 문자열이어야 합니다.", {field: [f"{label}: 문자열이어야 합니다."]})
+    value = value.strip()
+    if "\x00" in value:
+        raise InvalidInput("invalid", f"{label}: 허용되지 않는 문자가 있습니다.", {field: ["허용되지 않는 문자가 있습니다."]})
+    if required and not value:
+        raise InvalidInput("invalid", f"{label}을(를) 입력해 주세요.", {field: ["필수 항목입니다."]})
+    if len(value) > max_length:
+        raise InvalidInput("invalid", f"{label}은(는) {max_length:,}자 이하여야 합니다.",
+                           {field: [f"{max_length:,}자 이하여야 합니다."]})
+    return value
+
+
+def _email(value, *, field="email"):
+    value = _text(value, field=field, max_length=254, label="이메일")
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise InvalidInput("invalid", "올바른 이메일 주소가 아닙니다.", {field: ["올바른 이메일 주소가 아닙니다."]})
+    return value.lower()
+
+
+def _amount(value, *, field="amount", allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("invalid_amount", "금액은 원 단위 정수여야 합니다.", {field: ["원 단위 정수여야 합니다."]})
+    if value < 0 or (value == 0 and not allow_zero) or value > MAX_KRW:
+        raise InvalidInput("invalid_amount", "금액이 허용 범위를 벗어났습니다.", {field: ["허용 범위를 벗어났습니다."]})
+    return value
+
+
+# --- Project: funding, amendments, expenditures --------------------------------------------------------
+
+@transaction.atomic
+def create_funding(*, project, source, amount, effective_on, reason="최초 배정", by=None, now=None):
+    """A new source for a project, with its first amendment row (from 0) so the history starts at 0."""
+    now = _now(now)
+    if source not in FundingSource.values:
+        raise InvalidInput("invalid", "알 수 없는 재원입니다.", {"source": ["알 수 없는 재원입니다."]})
+    amount = _amount(amount, allow_zero=True)
+    reason = _text(reason, field="reason", max_length=300, label="사유")
+    try:
+        with transaction.atomic():
+            funding = Funding.objects.create(project=project, source=source, amount=amount, updated_at=now)
+    except IntegrityError:
+        raise RuleViolation("funding_exists", "이 사업에는 해당 재원이 이미 있습니다. 예산 변경으로 조정해 주세요.")
+    FundingAmendment.objects.create(funding=funding, effective_on=effective_on, amount_before=0,
+                                    amount_after=amount, reason=reason, created_by=by, created_at=now)
+    Project.objects.filter(pk=project.pk).update(updated_at=now)
+    return funding
+
+
+@transaction.atomic
+def amend_funding(*, funding, new_amount, effective_on, reason, by=None, now=None):
+    """Change an allocation by a dated amendment. Never below what has already been spent."""
+    now = _now(now)
+    new_amount = _amount(new_amount, field="amount_after", allow_zero=True)
+    reason = _text(reason, field="reason", max_length=300, label="사유")
+    locked = Funding.objects.select_for_update().get(pk=funding.pk)
+    if new_amount < locked.spent:
+        raise RuleViolation("allocation_below_spent",
+                            f"이미 집행한 {locked.spent:,}원보다 적게 줄일 수 없습니다.",
+                            {"amount_after": [f"집행액 {locked.spent:,}원 이상이어야 합니다."]})
+    amendment = FundingAmendment.objects.create(
+        funding=locked, effective_on=effective_on, amount_before=locked.amount, amount_after=new_amount,
+        reason=reason, created_by=by, created_at=now)
+    locked.amount = new_amount
+    locked.updated_at = now
+    locked.save(update_fields=["amount", "updated_at"])
+    Project.objects.filter(pk=locked.project_id).update(updated_at=now)
+    return amendment
+
+
+@transaction.atomic
+def record_expenditure(*, funding, amount, spent_on, payee, description, document_ref="", by=None, now=None):
+    """Spend from one source. The allocation is checked and moved in ONE conditional UPDATE, so two
+    clerks entering invoices at the same moment can never together exceed it (invariant 7)."""
+    now = _now(now)
+    amount = _amount(amount)
+    payee = _text(payee, field="payee", max_length=200, label="지급처")
+    description = _text(description, field="description", max_length=500, label="내용")
+    document_ref = _text(document_ref, field="document_ref", max_length=100, required=False, label="증빙 문서번호")
+    moved = Funding.objects.filter(pk=funding.pk, spent__lte=F("amount") - amount).update(
+        spent=F("spent") + amount, updated_at=now)
+    if not moved:
+        current = Funding.objects.filter(pk=funding.pk).values("amount", "spent").first()
+        if current is None:
+            raise NotFound("재원을 찾을 수 없습니다.")
+        remaining = current["amount"] - current["spent"]
+        raise RuleViolation("allocation_exceeded",
+                            f"배정액을 초과합니다: 남은 배정액 {remaining:,}원, 요청 {amount:,}원.",
+                            {"amount": [f"남은 배정액 {remaining:,}원을 넘을 수 없습니다."]})
+    return Expenditure.objects.create(
+        project_id=funding.project_id, funding_id=funding.pk, spent_on=spent_on, amount=amount, payee=payee,
+        description=description, document_ref=document_ref, created_by=by, created_at=now)
+
+
+# --- SME support desk --------------------------------------------------------------------------------
+
+def _new_request_number(now):
+    local = timezone.localtime(now)
+    return f"SP-{local:%y%m%d}-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(5))
+
+
+def _log(support_request, *, at, by, from_status="", to_status="", note=""):
+    SupportRequestEvent.objects.create(request=support_request, at=at, by=by, from_status=from_status,
+                                       to_status=to_status, note=note)
+
+
+def _notify_status(support_request):
+    from industrial import tasks
+
+    enqueue_on_commit(tasks.send_support_status_email, support_request.pk, support_request.status)
+
+
+@transaction.atomic
+def submit_support_request(*, company_name, business_number, category, title, description, contact_email,
+                           contact_name="", contact_phone="", now=None):
+    """File an SME's problem: due date from the category's SLA; a receipt e-mail after commit."""
+    now = _now(now)
+    company_name = _text(company_name, field="company_name", max_length=200, label="기업명")
+    if not isinstance(business_number, str) or not bizno.is_valid(business_number):
+        raise InvalidInput("invalid_business_number", "사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인).",
+                           {"business_number": ["사업자등록번호가 올바르지 않습니다."]})
+    if category not in SupportCategory.values:
+        raise InvalidInput("invalid", "알 수 없는 분야입니다.", {"category": ["알 수 없는 분야입니다."]})
+    title = _text(title, field="title", max_length=TITLE_MAX, label="제목")
+    description = _text(description, field="description", max_length=DESCRIPTION_MAX, label="내용")
+    contact_email = _email(contact_email, field="contact_email")
+    contact_name = _text(contact_name, field="contact_name", max_length=100, required=False, label="담당자")
+    contact_phone = _text(contact_phone, field="contact_phone", max_length=30, required=False, label="연락처")
+    number = bizno.normalize(business_number)
+    company = Company.objects.filter(business_number=number).first()
+    due_at = now + timedelta(days=selectors.sla_days(category))
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                support_request = SupportRequest.objects.create(
+                    number=_new_request_number(now), company=company, company_name=company_name,
+                    business_number=number, category=category, title=title, description=description,
+                    contact_name=contact_name, contact_email=contact_email, contact_phone=contact_phone,
+                    status=SupportStatus.RECEIVED, received_at=now, due_at=due_at, updated_at=now)
+            break
+        except IntegrityError:  # a request number drawn twice (1 in 33 million a day): draw again
+            continue
+    else:
+        raise RuleViolation("number_unavailable", "접수번호를 만들지 못했습니다. 다시 시도해 주세요.")
+    _log(support_request, at=now, by=None, to_status=SupportStatus.RECEIVED)
+    _notify_status(support_request)
+    return support_request
+
+
+def _is_team_member(user):
+    return user is not None and user.is_active and user.groups.filter(name=SUPPORT_TEAM_GROUP).exists()
+
+
+def _locked_request(support_request):
+    return SupportRequest.objects.select_for_update().get(pk=support_request.pk)
+
+
+def check_transition(current, target):
+    """Raise RuleViolation unless `current -> target` is an allowed move (also used by admin forms)."""
+    if target not in SupportStatus.values:
+        raise InvalidInput("invalid", "알 수 없는 상태입니다.", {"status": ["알 수 없는 상태입니다."]})
+    if target not in SUPPORT_TRANSITIONS[SupportStatus(current)]:
+        raise RuleViolation("invalid_transition",
+                            f"'{SupportStatus(current).label}'에서 '{SupportStatus(target).label}'(으)로 바꿀 수 없습니다.")
+
+
+@transaction.atomic
+def assign_support_request(*, support_request, assignee, by=None, note="", now=None):
+    """Give a request to a member of the business support team (received → assigned; reassigning keeps
+    the status)."""
+    now = _now(now)
+    if not _is_team_member(assignee):
+        raise RuleViolation("not_support_team_member", f"담당자는 '{SUPPORT_TEAM_GROUP}' 구성원이어야 합니다.",
+                            {"assignee": [f"'{SUPPORT_TEAM_GROUP}' 구성원이 아닙니다."]})
+    locked = _locked_request(support_request)
+    if locked.status not in OPEN_SUPPORT_STATUSES:
+        raise RuleViolation("request_not_open", "이미 해결되었거나 종결된 신청입니다.")
+    before = locked.status
+    locked.assignee = assignee
+    if locked.status == SupportStatus.RECEIVED:
+        locked.status = SupportStatus.ASSIGNED
+    locked.updated_at = now
+    locked.save(update_fields=["assignee", "status", "updated_at"])
+    text = f"담당자 배정: {assignee.get_full_name() or assignee.get_username()}"
+    _log(locked, at=now, by=by, from_status=before, to_status=locked.status, note=f"{text}\n{note}".strip())
+    if before != locked.status:
+        _notify_status(locked)
+    return locked
+
+
+@transaction.atomic
+def change_support_status(*, support_request, status, by=None, note="", answer=None, now=None):
+    """Move a request along received → assigned → in progress → resolved / closed. Resolving needs a
+    requester-visible answer. The requester is e-mailed after commit."""
+    now = _now(now)
+    locked = _locked_request(support_request)
+    check_transition(locked.status, status)
+    if answer is not None:
+        locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label="답변")
+    if status == SupportStatus.ASSIGNED and locked.assignee_id is None:
+        raise RuleViolation("assignee_required", "담당자를 먼저 지정해 주세요.", {"assignee": ["담당자를 지정해 주세요."]})
+    if status == SupportStatus.RESOLVED and not locked.answer.strip():
+        raise InvalidInput("answer_required", "해결 처리에는 신청인에게 보일 답변이 필요합니다.",
+                           {"answer": ["답변을 입력해 주세요."]})
+    note = _text(note or "", field="note", max_length=DESCRIPTION_MAX, required=False, label="메모")
+    before = locked.status
+    locked.status = status
+    if status == SupportStatus.RESOLVED:
+        locked.resolved_at = now
+    if status == SupportStatus.CLOSED:
+        locked.closed_at = now
+    locked.updated_at = now
+    locked.save(update_fields=["status", "answer", "resolved_at", "closed_at", "updated_at"])
+    _log(locked, at=now, by=by, from_status=before, to_status=status, note=note)
+    _notify_status(locked)
+    return locked
+
+
+@transaction.atomic
+def answer_support_request(*, support_request, answer, by=None, now=None):
+    """Write or correct the requester-visible answer without moving the status."""
+    now = _now(now)
+    locked = _locked_request(support_request)
+    locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label="답변")
+    locked.updated_at = now
+    locked.save(update_fields=["answer", "updated_at"])
+    _log(locked, at=now, by=by, note="답변 수정")
+    return locked
+
+
+@transaction.atomic
+def add_support_note(*, support_request, note, by=None, now=None):
+    now = _now(now)
+    note = _text(note, field="note", max_length=DESCRIPTION_MAX, label="메모")
+    _log(support_request, at=now, by=by, note=note)
+
+
+@transaction.atomic
+def send_overdue_reminders(*, now=None):
+    """Daily: e-mail each assignee their overdue requests and the team lead all of them. A request is
+    reminded at most once per Seoul day (claimed with a conditional UPDATE), so a late or repeated run
+    sends nothing twice. Returns the number of requests reminded."""
+    now = _now(now)
+    today = timezone.localdate(now)
+    overdue_ids = list(selectors.overdue_support_requests(now=now).values_list("pk", flat=True))
+    claimed = []
+    for pk in overdue_ids:
+        if SupportRequest.objects.filter(pk=pk).exclude(last_reminded_on=today).update(last_reminded_on=today):
+            claimed.append(pk)
+    if claimed:
+        from industrial import tasks
+
+        enqueue_on_commit(tasks.send_overdue_digest, claimed)
+    return len(claimed)
+
+
+# --- Culture centre: registrations with a waiting list ---------------------------------------------------
+
+def _notify_registration(registration, kind, token=None):
+    from industrial import tasks
+
+    enqueue_on_commit(tasks.send_registration_email, registration.pk, kind, token)
+
+
+@transaction.atomic
+def register_for_event(*, event_id, name, company, email, now=None):
+    """Sign a worker up: confirmed while seats last, otherwise the next number on the waiting list.
+    The event row is locked for the decision, and confirmed_count moves under CHECK (<= seats), so
+    simultaneous sign-ups never overbook (invariant 8). Returns (registration, cancel_token)."""
+    now = _now(now)
+    name = _text(name, field="name", max_length=100, label="이름")
+    company = _text(company, field="company", max_length=200, label="회사")
+    email = _email(email)
+    event = Event.objects.select_for_update().filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("행사를 찾을 수 없습니다.")
+    if event.starts_at <= now:
+        raise RuleViolation("registration_closed", "이미 시작했거나 지난 행사입니다.")
+    if Registration.objects.filter(event=event, email=email).exclude(status=RegistrationStatus.CANCELLED).exists():
+        raise RuleViolation("already_registered", "이 이메일로 이미 신청했습니다.")
+    token = secrets.token_urlsafe(32)
+    registration = Registration(event=event, name=name, company=company, email=email,
+                                cancel_token_hash=selectors.token_hash(token), created_at=now)
+    if event.confirmed_count < event.seats:
+        Event.objects.filter(pk=event.pk).update(confirmed_count=F("confirmed_count") + 1)
+        registration.status = RegistrationStatus.CONFIRMED
+        registration.confirmed_at = now
+    else:
+        Event.objects.filter(pk=event.pk).update(waitlist_seq=F("waitlist_seq") + 1)
+        registration.status = RegistrationStatus.WAITLISTED
+        registration.waitlist_number = event.waitlist_seq + 1
+    try:
+        with transaction.atomic():
+            registration.save()
+    except IntegrityError:  # the partial unique index: same e-mail, same event (backstop to the check)
+        raise RuleViolation("already_registered", "이 이메일로 이미 신청했습니다.")
+    _notify_registration(registration, "created", token)
+    return registration, token
+
+
+def _promote_next(event, now):
+    """Give a freed seat to the lowest waiting-list number. The caller holds the event lock."""
+    nxt = (Registration.objects.select_for_update()
+           .filter(event=event, status=RegistrationStatus.WAITLISTED).order_by("waitlist_number", "pk").first())
+    if nxt is None:
+        return None
+    nxt.status = RegistrationStatus.CONFIRMED
+    nxt.confirmed_at = now
+    nxt.save(update_fields=["status", "confirmed_at"])
+    Event.objects.filter(pk=event.pk).update(confirmed_count=F("confirmed_count") + 1)
+    _notify_registration(nxt, "promoted")
+    return nxt
+
+
+@transaction.atomic
+def cancel_registration(*, registration_id=None, token=None, now=None):
+    """Cancel by id (admin) or by the e-mailed token (the registrant); a confirmed seat passes to the
+    first on the waiting list. Cancelling twice is harmless. Returns (registration, promoted or None)."""
+    now = _now(now)
+    lookup = {"pk": registration_id} if registration_id is not None else {"cancel_token_hash": selectors.token_hash(token or "")}
+    event_id = Registration.objects.filter(**lookup).values_list("event_id", flat=True).first()
+    if event_id is None:
+        raise NotFound("신청을 찾을 수 없습니다.")
+    # Lock order everywhere: event, then its registrations.
+    event = Event.objects.select_for_update().get(pk=event_id)
+    registration = Registration.objects.select_for_update().get(**lookup)
+    if registration.status == RegistrationStatus.CANCELLED:
+        return registration, None
+    was_confirmed = registration.status == RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = now
+    registration.save(update_fields=["status", "cancelled_at"])
+    promoted = None
+    if was_confirmed:
+        Event.objects.filter(pk=event.pk).update(confirmed_count=F("confirmed_count") - 1)
+        if event.starts_at > now:
+            promoted = _promote_next(event, now)
+    _notify_registration(registration, "cancelled")
+    return registration, promoted
+
+
+@transaction.atomic
+def change_event_seats(*, event, seats, now=None):
+    """Change the capacity; never below the confirmed count; new seats go to the waiting list in order."""
+    now = _now(now)
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
+        raise InvalidInput("invalid", "정원은 1 이상의 정수여야 합니다.", {"seats": ["1 이상이어야 합니다."]})
+    if seats < locked.confirmed_count:
+        raise RuleViolation("seats_below_confirmed", f"이미 확정된 {locked.confirmed_count}명보다 줄일 수 없습니다.",
+                            {"seats": [f"확정 인원 {locked.confirmed_count}명 이상이어야 합니다."]})
+    Event.objects.filter(pk=locked.pk).update(seats=seats)
+    locked.refresh_from_db()
+    promoted = []
+    if locked.starts_at > now:
+        while locked.confirmed_count < locked.seats:
+            nxt = _promote_next(locked, now)
+            if nxt is None:
+                break
+            promoted.append(nxt)
+            locked.refresh_from_db()
+    return promoted
+
+
+# --- Clubs and the small library --------------------------------------------------------------------
+
+@transaction.atomic
+def join_club(*, club, name, email, company=""):
+    name = _text(name, field="name", max_length=100, label="이름")
+    company = _text(company, field="company", max_length=200, required=False, label="회사")
+    email = _email(email)
+    try:
+        with transaction.atomic():
+            return ClubMember.objects.create(club=club, name=name, company=company, email=email)
+    except IntegrityError:
+        raise RuleViolation("already_member", "이미 가입한 이메일입니다.")
+
+
+@transaction.atomic
+def lend_book(*, book, borrower_name, borrower_company="", borrower_email="", days=DEFAULT_LOAN_DAYS, now=None):
+    """Lend a copy if one is on the shelf; the book row is locked so two loans never share the last copy."""
+    today = timezone.localdate(_now(now))
+    borrower_name = _text(borrower_name, field="borrower_name", max_length=100, label="대출자")
+    locked = Book.objects.select_for_update().get(pk=book.pk)
+    if Loan.objects.filter(book=locked, returned_on__isnull=True).count() >= locked.copies:
+        raise RuleViolation("no_copy_available", f"'{locked.title}'은(는) 모두 대출 중입니다.")
+    return Loan.objects.create(book=locked, borrower_name=borrower_name, borrower_company=borrower_company,
+                               borrower_email=borrower_email, loaned_on=today, due_on=today + timedelta(days=days))
+
+
+@transaction.atomic
+def return_loan(*, loan, now=None):
+    today = timezone.localdate(_now(now))
+    Loan.objects.filter(pk=loan.pk, returned_on__isnull=True).update(returned_on=today)
+    loan.refresh_from_db()
+    return loan
+
