@@ -1,0 +1,106 @@
+"""Reads of the vouchers app: limits in force, a buyer's month, plan progress, purchase answers."""
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+
+from jinju_portal.identity import hash_identity
+from vouchers import months
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyUsage, Purchase,
+                             Tranche)
+
+
+@dataclass(frozen=True)
+class Limits:
+    monthly_limit: int
+    paper_monthly_limit: int | None = None
+    mobile_monthly_limit: int | None = None
+    yearly_limit: int | None = None
+
+
+def policy_for_month(month: str) -> LimitPolicy | None:
+    """The policy in force on the 1st of `month` (policies start on a 1st, so for the whole month)."""
+    return (LimitPolicy.objects.filter(effective_from__lte=months.first_day(month))
+            .order_by("-effective_from").first())
+
+
+def limits_for_month(month: str) -> Limits:
+    policy = policy_for_month(month)
+    if policy is None:
+        return Limits(DEFAULT_MONTHLY_LIMIT)
+    return Limits(policy.monthly_limit, policy.paper_monthly_limit, policy.mobile_monthly_limit,
+                  policy.yearly_limit)
+
+
+def buyer_usage(*, buyer_ci: str | None = None, citizen: Citizen | None = None, month: str | None = None,
+                now=None) -> dict:
+    """{month, limit, purchased, remaining} of one buyer; a buyer never seen has bought nothing."""
+    month = month or months.month_of(months.now_or(now))
+    if citizen is None and buyer_ci is not None:
+        citizen = Citizen.objects.filter(ci_hash=hash_identity(buyer_ci)).first()
+    usage = MonthlyUsage.objects.filter(citizen=citizen, month=month).first() if citizen else None
+    if usage is not None:
+        limit, purchased = usage.monthly_limit, usage.purchased
+    else:
+        limit, purchased = limits_for_month(month).monthly_limit, 0
+    return {"month": month, "limit": limit, "purchased": purchased, "remaining": max(limit - purchased, 0)}
+
+
+def purchase_answer(purchase: Purchase) -> dict:
+    """The API's purchase body (API.md) for a stored purchase."""
+    usage = MonthlyUsage.objects.filter(citizen_id=purchase.citizen_id, month=purchase.month).first()
+    purchased = usage.purchased if usage else 0
+    limit = usage.monthly_limit if usage else limits_for_month(purchase.month).monthly_limit
+    return {
+        "id": purchase.pk,
+        "tranche": purchase.tranche_id,
+        "medium": purchase.medium,
+        "face_value": purchase.face_value,
+        "price": purchase.price,
+        "status": purchase.status,
+        "created_at": purchase.created_at,
+        "month": purchase.month,
+        "buyer_month_purchased": purchased,
+        "buyer_month_remaining": max(limit - purchased, 0),
+        "serials": list(purchase.notes.order_by("-denomination", "id").values_list("serial", flat=True))
+        if purchase.medium == "paper" else [],
+    }
+
+
+def plan_progress(*, year: int) -> list[dict]:
+    """[{year, medium, planned, issued, sold}]: issued sums the plan's tranche quotas."""
+    plans = (IssuancePlan.objects.filter(year=year)
+             .annotate(issued=Sum("tranches__quota", default=0), sold_total=Sum("tranches__sold", default=0))
+             .order_by("medium"))
+    return [{"year": p.year, "medium": p.medium, "planned": p.planned, "issued": p.issued, "sold": p.sold_total}
+            for p in plans]
+
+
+def plan_monthly_layout(*, plan: IssuancePlan, issued_before: dict | None = None) -> list[tuple[str, int]]:
+    """How the plan spreads over its twelve months: the staff schedule, or an equal split of what
+    remains after the months that already have tranches (the last month takes the rounding)."""
+    by_month = dict(plan.tranches.values_list("month").annotate(q=Sum("quota")).order_by())
+    layout = []
+    remaining = plan.planned
+    for index in range(12):
+        month = f"{plan.year:04d}-{index + 1:02d}"
+        if month in by_month:
+            amount = by_month[month]
+        elif plan.layout == "schedule":
+            amount = int(plan.schedule.get(month, 0))
+        else:
+            amount = max(remaining, 0) // (12 - index) if index < 11 else max(remaining, 0)
+        layout.append((month, amount))
+        remaining -= amount
+    return layout
+
+
+def month_report_figures(*, month: str, medium: str) -> dict:
+    tranches = Tranche.objects.filter(month=month, medium=medium)
+    totals = tranches.aggregate(quota=Sum("quota", default=0), sold=Sum("sold", default=0))
+    buys = Purchase.objects.filter(month=month, medium=medium, status="completed").aggregate(
+        buyers=Count("citizen", distinct=True), purchases=Count("id"))
+    return {**totals, **buys}
+
+
+def live_sold(tranche: Tranche) -> int:
+    return tranche.purchases.filter(~Q(status="cancelled")).aggregate(s=Sum("face_value", default=0))["s"]
