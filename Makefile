@@ -17,20 +17,17 @@ $(VENV)/.installed: requirements.txt
 venv install: $(VENV)/.installed
 
 # Embedded SQLite database, tasks run in-process: nothing else to start.
-run: export DATABASE_URL :=
-run: export REDIS_URL :=
-run: export CELERY_BROKER_URL :=
+RUN_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL
 run: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py compilemessages --ignore=.venv >/dev/null 2>&1 || true
-	$(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py seed_demo
 	@echo ""
 	@echo "  진주시 경제지원 포털: http://127.0.0.1:8000/"
 	@echo "  API docs:            http://127.0.0.1:8000/api/docs/"
 	@echo "  Admin:               http://127.0.0.1:8000/admin/"
 	@echo "  Demo logins (password jinju-demo-2021): admin (superuser), clerk (city staff), citizen"
 	@echo ""
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
 
 # The whole suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL)) with real Redis.
 test: $(VENV)/.installed

@@ -85,7 +85,8 @@ TEMPLATES = [
 ]
 
 # Unset DATABASE_URL: an embedded SQLite file, what `make run` uses. Tests and production: PostgreSQL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty DATABASE_URL counts as unset.
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 # Persistent connections: opening one per request cost 65 % of the purchase rate (bench/README.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
