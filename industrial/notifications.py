@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from industrial import selectors
-from industrial.choices import RegistrationStatus
+from industrial.choices import RegistrationStatus, SupportStatus
 from industrial.models import Registration, SupportRequest
 
 
@@ -19,21 +19,23 @@ def _local(dt):
 
 
 def send_support_status_email(request_id, status):
+    """`status` is the status this change moved to (the row may have moved on since it was queued)."""
     support_request = SupportRequest.objects.filter(pk=request_id).first()
     if support_request is None:
         return 0
+    label = SupportStatus(status).label
     lines = [
         f"{support_request.company_name} 담당자님,",
         "",
         f"기업 애로 신청 [{support_request.number}] '{support_request.title}'의 상태가 "
-        f"'{support_request.get_status_display()}'(으)로 바뀌었습니다.",
+        f"'{label}'(으)로 바뀌었습니다.",
         f"처리 기한: {_local(support_request.due_at)}",
     ]
     if support_request.answer and status in ("resolved", "closed"):
         lines += ["", "[답변]", support_request.answer]
     lines += ["", "진행 상황은 접수번호와 이메일로 조회할 수 있습니다:",
               _site_url(reverse("industrial:support_lookup")), "", "상평산단 혁신지원센터 기업지원팀"]
-    subject = f"[상평산단 기업지원] {support_request.number} {support_request.get_status_display()}"
+    subject = f"[상평산단 기업지원] {support_request.number} {label}"
     return send_mail(subject, "\n".join(lines), None, [support_request.contact_email])
 
 
