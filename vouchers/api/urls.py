@@ -1,7 +1,21 @@
 """Partner API routes of `vouchers` (mounted at /api/v1/vouchers/)."""
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
+
+from vouchers.api import views
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+router.register("tranches", views.TrancheViewSet, basename="tranche")
 
-urlpatterns = router.urls
+# Ids are 1–18 digits: anything else (text, 10^30) never reaches a query and answers JSON 404.
+ID = r"(?P<pk>[0-9]{1,18})"
+
+urlpatterns = [
+    path("plans/", views.PlanListView.as_view(), name="plans"),
+    path("purchases/", views.PurchaseCreateView.as_view(), name="purchase-create"),
+    re_path(rf"^purchases/{ID}/$", views.PurchaseDetailView.as_view(), name="purchase-detail"),
+    re_path(rf"^purchases/{ID}/cancel/$", views.PurchaseCancelView.as_view(), name="purchase-cancel"),
+    path("buyers/usage/", views.BuyerUsageView.as_view(), name="buyer-usage"),
+    *router.urls,
+]

@@ -1,0 +1,141 @@
+"""Real concurrent transactions (threads, own connections, a barrier) against invariants 1–3."""
+import itertools
+import random
+import threading
+
+import pytest
+from django.db import connection
+
+from jinju_portal.api.idempotency import HEADER
+from tests.vouchers.conftest import assert_invariants, race
+from tests.vouchers.factories import TrancheFactory
+from vouchers import services
+from vouchers.models import MonthlyUsage, PaperNote, Purchase, Tranche, WalletEntry
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def _buy(tranche_id, ci, face_value, channel="zeropay_app"):
+    return services.purchase_vouchers(tranche_id=tranche_id, buyer_ci=ci, face_value=face_value, channel=channel)
+
+
+def test_50_buyers_x_10_purchases_never_oversell_nor_pass_the_limit():
+    paper = TrancheFactory(medium="paper", quota=5_000_000)
+    mobile = TrancheFactory(medium="mobile", quota=6_000_000)
+    # 50 buyers, each 10 purchases of 50,000 alternating paper and mobile: demand 25,000,000
+    # (15,000,000 within the limits) against 11,000,000 of quota.
+    jobs = [[(paper.pk if i % 2 else mobile.pk, f"CI-RUSH-{b:03d}", 50_000, "branch" if i % 2 else "zeropay_app")
+             for i in range(10)] for b in range(50)]
+    queue = list(itertools.chain.from_iterable(jobs))
+    random.Random(3).shuffle(queue)  # some buyers run into their limit before the quota runs out
+    lock = threading.Lock()
+    outcomes = []
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return "done"
+                job = queue.pop()
+            try:
+                outcomes.append(("ok", _buy(*job)))
+            except services.RuleViolation as exc:
+                outcomes.append(("err", exc.code))
+
+    results = race(worker, [()] * 16)
+    assert all(r == ("ok", "done") for r in results), results
+    assert len(outcomes) == 500
+    successes = [r for kind, r in outcomes if kind == "ok"]
+    codes = {r for kind, r in outcomes if kind == "err"}
+    assert codes == {"tranche_sold_out", "monthly_limit_exceeded"}
+    for tranche in (paper, mobile):
+        tranche.refresh_from_db()
+        sold_by_successes = sum(r.face_value for r in successes if r.tranche == tranche.pk)
+        assert tranche.sold == sold_by_successes <= tranche.quota
+    assert Purchase.objects.count() == len(successes)
+    assert all(u.purchased <= 300_000 for u in MonthlyUsage.objects.all())
+    assert PaperNote.objects.count() == sum(len(r.serials) for r in successes)
+    assert_invariants()
+
+
+def test_one_buyer_20_parallel_purchases_of_100000_exactly_3_succeed():
+    tranche = TrancheFactory(quota=100_000_000)
+    results = race(_buy, [(tranche.pk, "CI-GREEDY", 100_000)] * 20)
+    assert sum(1 for kind, _ in results if kind == "ok") == 3
+    assert [r for r in results if r[0] != "ok"] == [("err", "monthly_limit_exceeded")] * 17
+    tranche.refresh_from_db()
+    assert tranche.sold == 300_000
+    assert MonthlyUsage.objects.get().purchased == 300_000
+    assert_invariants()
+
+
+def test_last_10000_won_of_quota_sells_once_under_race():
+    tranche = TrancheFactory(quota=1_000_000, sold=990_000)
+    results = race(_buy, [(tranche.pk, f"CI-LAST-{i}", 10_000) for i in range(20)])
+    assert sum(1 for kind, _ in results if kind == "ok") == 1
+    assert sorted(r for r in results if r[0] != "ok") == [("err", "tranche_sold_out")] * 19
+    tranche.refresh_from_db()
+    assert tranche.sold == tranche.quota == 1_000_000
+    assert Purchase.objects.count() == 1
+
+
+def test_brand_new_buyer_racing_with_itself_is_created_once():
+    tranche = TrancheFactory()
+    results = race(_buy, [(tranche.pk, "CI-NEWCOMER", 10_000)] * 10)
+    assert all(kind == "ok" for kind, _ in results), results
+    assert len({r.citizen_id for _, r in results}) == 1
+    assert MonthlyUsage.objects.get().purchased == 100_000
+    assert_invariants()
+
+
+def test_quota_raise_racing_with_sales_never_goes_below_sold():
+    tranche = TrancheFactory(quota=500_000)
+
+    def raise_to(quota):
+        return services.raise_tranche_quota(tranche_id=tranche.pk, quota=quota).quota
+
+    jobs = [(_buy, (tranche.pk, f"CI-Q-{i}", 50_000)) for i in range(12)] + [(raise_to, (450_000,))] * 2
+    results = race(lambda fn, args: fn(*args), jobs)
+    tranche.refresh_from_db()
+    assert tranche.sold <= tranche.quota
+    raise_results = results[-2:]
+    for kind, value in raise_results:
+        assert (kind, value) in {("ok", 450_000), ("err", "quota_below_sold")}
+    assert_invariants()
+
+
+def test_cancel_racing_with_sales_keeps_counters_exact():
+    tranche = TrancheFactory(quota=300_000)
+    first = _buy(tranche.pk, "CI-CANCELLER", 100_000)
+    # the cancel path (staff may cancel any purchase) races itself and four sales
+    jobs = [(lambda: services.cancel_purchase(purchase_id=first.id, by_staff=True).status, ())] * 3 + \
+        [(_buy, (tranche.pk, f"CI-C-{i}", 100_000)) for i in range(4)]
+    results = race(lambda fn, args: fn(*args), jobs)
+    assert [r for r in results[:3]] == [("ok", "cancelled")] * 3
+    tranche.refresh_from_db()
+    assert tranche.sold <= 300_000
+    assert WalletEntry.objects.filter(kind="cancel").count() == 1
+    assert_invariants()
+
+
+def test_20_parallel_replays_of_one_idempotency_key_make_one_purchase(make_client):
+    tranche = TrancheFactory(quota=10_000_000)
+    _client, http = make_client("sales_agent")
+    body = {"tranche": tranche.pk, "buyer_ci": "CI-REPLAY", "face_value": 50_000}
+
+    def post():
+        try:
+            response = http.post("/api/v1/vouchers/purchases/", body, format="json",
+                                 headers={HEADER: "replay-key-1"})
+            return response.status_code, response.json()
+        finally:
+            connection.close()
+
+    results = race(post, [()] * 20)
+    assert all(kind == "ok" for kind, _ in results), results
+    answers = [value for _, value in results]
+    assert {status for status, _ in answers} == {201}
+    assert all(body == answers[0][1] for _, body in answers)
+    assert Purchase.objects.count() == 1
+    assert Tranche.objects.get().sold == 50_000
+    assert_invariants()

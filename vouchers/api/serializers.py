@@ -1,0 +1,146 @@
+"""JSON shapes of the vouchers API (API.md "Vouchers"); strict about types, silent about rules."""
+from decimal import Decimal
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from jinju_portal.money import MAX_KRW
+from vouchers import months
+from vouchers.choices import Medium
+from vouchers.models import Tranche
+from vouchers.services import MAX_BUYER_CI, MAX_NAME
+
+
+class _Strict(serializers.Field):
+    """A field whose every failure (missing, null, wrong type, out of range) carries one domain
+    code, so the API answers e.g. 400 `invalid_face_value` rather than a generic `invalid`."""
+
+    code = "invalid"
+    message = "올바르지 않습니다."
+
+    def fail_domain(self):
+        raise serializers.ValidationError(self.message, code=self.code)
+
+    def validate_empty_values(self, data):
+        if data is serializers.empty:
+            if self.required:
+                self.fail_domain()
+            raise serializers.SkipField()
+        if data is None:
+            if self.allow_null:
+                return True, None
+            self.fail_domain()
+        return False, data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.INT64)
+class StrictIntegerField(_Strict):
+    """A JSON integer only: no strings, floats (1000.0), booleans, or anything beyond bigint."""
+
+    def __init__(self, *, code, message, min_value=1, max_value=MAX_KRW, **kwargs):
+        self.code, self.message, self.min_value, self.max_value = code, message, min_value, max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int) or not self.min_value <= data <= self.max_value:
+            self.fail_domain()
+        return data
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BuyerCiField(_Strict):
+    code = "invalid_buyer"
+    message = f"buyer_ci는 1–{MAX_BUYER_CI}자의 인쇄 가능한 문자여야 합니다."
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not 1 <= len(data) <= MAX_BUYER_CI or not data.isprintable():
+            self.fail_domain()
+        return data
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BuyerNameField(_Strict):
+    code = "invalid_buyer"
+    message = f"buyer_name은 {MAX_NAME}자 이하의 인쇄 가능한 문자여야 합니다."
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > MAX_NAME or not data.isprintable():
+            self.fail_domain()
+        return data.strip()
+
+
+class PurchaseCreateSerializer(serializers.Serializer):
+    tranche = StrictIntegerField(code="invalid_tranche", message="tranche는 있는 발행 회차의 id(정수)여야 합니다.",
+                                 help_text="tranche id; unknown or non-integer → 400 `invalid_tranche`")
+    buyer_ci = BuyerCiField(help_text="identity-verification CI as received, 1–200 printable characters")
+    face_value = StrictIntegerField(code="invalid_face_value", message="face_value는 1원 이상의 정수(원)여야 합니다.",
+                                    help_text="KRW; paper: whole notes (5,000/10,000), mobile: units of 1,000")
+    buyer_name = BuyerNameField(required=False, allow_null=True)
+    buyer_birth_year = StrictIntegerField(code="invalid_buyer", message="buyer_birth_year는 네 자리 연도여야 합니다.",
+                                          min_value=1900, max_value=2100, required=False, allow_null=True,
+                                          help_text="needed once per buyer before a 5부제 tranche sells to them")
+
+
+class PurchaseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tranche = serializers.IntegerField()
+    medium = serializers.ChoiceField(choices=Medium.choices)
+    face_value = serializers.IntegerField()
+    price = serializers.IntegerField(help_text="floor(face_value × (1 − discount_rate))")
+    status = serializers.CharField(help_text="completed | cancelled")
+    created_at = serializers.DateTimeField()
+    month = serializers.CharField(help_text="YYYY-MM in Asia/Seoul")
+    buyer_month_purchased = serializers.IntegerField()
+    buyer_month_remaining = serializers.IntegerField()
+    serials = serializers.ListField(child=serializers.CharField(), help_text="paper notes issued; empty for mobile")
+
+
+class UsageRequestSerializer(serializers.Serializer):
+    buyer_ci = BuyerCiField()
+    month = serializers.RegexField(months.MONTH_RE.pattern, required=False, help_text="YYYY-MM (default: this month)",
+                                   error_messages={"invalid": "YYYY-MM 형식이어야 합니다."})
+
+
+class UsageSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    limit = serializers.IntegerField()
+    purchased = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+
+
+class PlanSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    medium = serializers.ChoiceField(choices=Medium.choices)
+    planned = serializers.IntegerField()
+    issued = serializers.IntegerField(help_text="sum of the plan's tranche quotas")
+    sold = serializers.IntegerField()
+
+
+class TrancheSerializer(serializers.ModelSerializer):
+    remaining = serializers.IntegerField(read_only=True)
+    is_open = serializers.SerializerMethodField()
+    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=4, coerce_to_string=True)
+
+    class Meta:
+        model = Tranche
+        fields = ["id", "name", "medium", "quota", "sold", "remaining", "discount_rate", "opens_at", "closes_at",
+                  "is_open", "rotation", "month"]
+        read_only_fields = fields
+
+    def get_is_open(self, obj) -> bool:
+        return obj.is_open(self.context.get("now"))
+
+
+class TrancheCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    medium = serializers.ChoiceField(choices=Medium.choices)
+    quota = StrictIntegerField(code="invalid_quota", message="quota는 1원 이상의 정수여야 합니다.")
+    discount_rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0"),
+                                             max_value=Decimal("0.9999"), default=Decimal("0.1000"))
+    opens_at = serializers.DateTimeField()
+    closes_at = serializers.DateTimeField()
+    rotation = serializers.BooleanField(default=False, help_text="5부제 for the first five days")

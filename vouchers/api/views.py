@@ -1,0 +1,153 @@
+"""Partner API views of `vouchers`: they parse, call a service or selector, and answer; nothing else."""
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from jinju_portal.api.idempotency import HEADER, IDEMPOTENCY_PARAMETER, idempotent
+from jinju_portal.api.permissions import HasRole, api_client
+from jinju_portal.api.schema import error_responses
+from vouchers import selectors, services
+from vouchers.api import serializers as s
+from vouchers.choices import Channel, Medium
+from vouchers.models import Purchase, Tranche
+
+SalesAgent = HasRole("sales_agent")
+Staff = HasRole("staff")
+
+PURCHASE_400 = "invalid_face_value, invalid_buyer, invalid_tranche, invalid, malformed_request, invalid_idempotency_key"
+PURCHASE_409 = "tranche_not_open, not_rotation_day, monthly_limit_exceeded, yearly_limit_exceeded, tranche_sold_out"
+
+
+def _purchase_body(data) -> dict:
+    return s.PurchaseSerializer(data).data
+
+
+@extend_schema(
+    tags=["vouchers"], summary="Issuance plan of a year by medium",
+    parameters=[OpenApiParameter("year", int, description="YYYY (default: this year in Asia/Seoul)")],
+    responses={200: s.PlanSerializer(many=True), **error_responses(s400="invalid", s405=True, s429=True)},
+)
+class PlanListView(APIView):
+    def get(self, request):
+        raw = request.query_params.get("year")
+        if raw is None:
+            year = timezone.localdate().year
+        elif raw.isascii() and raw.isdigit() and len(raw) == 4 and 2000 <= int(raw) <= 2100:
+            year = int(raw)
+        else:
+            raise ValidationError({"year": ["2000–2100 사이의 네 자리 연도여야 합니다."]})
+        return Response(s.PlanSerializer(selectors.plan_progress(year=year), many=True).data)
+
+
+class TrancheViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     viewsets.GenericViewSet):
+    queryset = Tranche.objects.order_by("-opens_at", "-id")
+    serializer_class = s.TrancheSerializer
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_permissions(self):
+        return [Staff()] if self.action == "create" else super().get_permissions()
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    @extend_schema(tags=["vouchers"], summary="List tranches (newest first)",
+                   responses={200: s.TrancheSerializer(many=True), **error_responses(s404=True, s429=True)})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(tags=["vouchers"], summary="One tranche with remaining quota and whether it is open now",
+                   responses={200: s.TrancheSerializer, **error_responses(s404=True, s429=True)})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(tags=["vouchers"], summary="Create a tranche (staff)", request=s.TrancheCreateSerializer,
+                   responses={201: s.TrancheSerializer,
+                              **error_responses(s400="invalid, invalid_quota, invalid_period, malformed_request",
+                                                s401=True, s403=True, s413=True, s415=True, s429=True)})
+    def create(self, request, *args, **kwargs):
+        form = s.TrancheCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        tranche = services.create_tranche(**form.validated_data)
+        body = s.TrancheSerializer(tranche, context=self.get_serializer_context()).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PurchaseCreateView(APIView):
+    """A sale by a bank counter (paper → channel `branch`) or a Zeropay app (mobile → `zeropay_app`)."""
+
+    permission_classes = [SalesAgent]
+
+    @extend_schema(
+        tags=["vouchers"], summary="Sell vouchers to a buyer", request=s.PurchaseCreateSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: s.PurchaseSerializer,
+                   **error_responses(s400=PURCHASE_400, s401=True, s403=True, s409=PURCHASE_409, s413=True,
+                                     s415=True, s422=True, s429=True)},
+    )
+    @idempotent
+    def post(self, request):
+        form = s.PurchaseCreateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        medium = services.tranche_medium(data["tranche"])
+        result = services.purchase_vouchers(
+            tranche_id=data["tranche"], buyer_ci=data["buyer_ci"], face_value=data["face_value"],
+            channel=Channel.BRANCH if medium == Medium.PAPER else Channel.ZEROPAY_APP,
+            api_client=api_client(request), buyer_name=data.get("buyer_name"),
+            buyer_birth_year=data.get("buyer_birth_year"), idempotency_key=request.headers.get(HEADER, ""))
+        return Response(_purchase_body(result.as_dict()), status=status.HTTP_201_CREATED)
+
+
+def _own_purchase(request, pk) -> Purchase:
+    purchase = Purchase.objects.filter(pk=pk, api_client=api_client(request)).first()
+    if purchase is None:
+        raise Http404
+    return purchase
+
+
+class PurchaseDetailView(APIView):
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="One of this client's purchases (another client's answers 404)",
+                   responses={200: s.PurchaseSerializer,
+                              **error_responses(s401=True, s403=True, s404=True, s429=True)})
+    def get(self, request, pk):
+        return Response(_purchase_body(selectors.purchase_answer(_own_purchase(request, pk))))
+
+
+class PurchaseCancelView(APIView):
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="Cancel a purchase within 7 days if unused",
+                   request=None, parameters=[IDEMPOTENCY_PARAMETER],
+                   responses={200: s.PurchaseSerializer,
+                              **error_responses(s400="invalid_idempotency_key, malformed_request", s401=True,
+                                                s403=True, s404=True, s409="cancel_window_closed, already_used",
+                                                s413=True, s415=True, s422=True, s429=True)})
+    @idempotent
+    def post(self, request, pk):
+        purchase = services.cancel_purchase(purchase_id=pk, api_client=api_client(request))
+        return Response(_purchase_body(selectors.purchase_answer(purchase)))
+
+
+class BuyerUsageView(APIView):
+    """POST, not GET: the CI never travels in a URL (API.md)."""
+
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="A buyer's month: limit, purchased, remaining",
+                   request=s.UsageRequestSerializer,
+                   responses={200: s.UsageSerializer,
+                              **error_responses(s400="invalid_buyer, invalid, malformed_request", s401=True,
+                                                s403=True, s413=True, s415=True, s429=True)})
+    def post(self, request):
+        form = s.UsageRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        usage = selectors.buyer_usage(buyer_ci=form.validated_data["buyer_ci"],
+                                      month=form.validated_data.get("month"))
+        return Response(s.UsageSerializer(usage).data)
