@@ -95,7 +95,8 @@ _MEDIUM_CACHE: dict[int, str] = {}
 _MEDIUM_LOCK = threading.Lock()
 
 
-def _tranche_medium(tranche_id: int) -> str:
+def tranche_medium(tranche_id: int) -> str:
+    """The (immutable) medium of a tranche, from a per-process cache; unknown → 400 invalid_tranche."""
     medium = _MEDIUM_CACHE.get(tranche_id)
     if medium is None:
         medium = Tranche.objects.filter(pk=tranche_id).values_list("medium", flat=True).first()
@@ -245,7 +246,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
         ci_hash = None
     name = clean_buyer_name(buyer_name)
     birth_year = clean_birth_year(buyer_birth_year, now)
-    medium = _tranche_medium(tid)
+    medium = tranche_medium(tid)
     month = months.month_of(now)
 
     # Amounts no limit could admit, or not payable in the medium's units, never reach the write path
@@ -275,9 +276,9 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
     statement = sql.STATEMENTS[(citizen is None, "purchase", medium)]
     for _attempt in range(3):
         try:
-            # savepoint=False: inside the idempotency decorator's transaction a savepoint would add two
-            # round trips per sale; a refusal raises through the outer block, which rolls back anyway.
-            with transaction.atomic(savepoint=False):
+            # Inside an outer transaction (the idempotency decorator) this is a savepoint: a refusal
+            # then undoes only the sale's partial claims, and callers may catch it and go on.
+            with transaction.atomic():
                 row = _run(statement, params)
                 if row["purchase_id"] is not None:
                     return PurchaseResult(
@@ -496,7 +497,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
     now = months.now_or(now)
     x = clean_face_value(face_value)
     tid = _clean_tranche_id(tranche_id)
-    medium = _tranche_medium(tid)
+    medium = tranche_medium(tid)
     if medium != Medium.MOBILE:
         raise InvalidInput("invalid_tranche", "누리집에서는 모바일 상품권만 살 수 있습니다.",
                            {"tranche": ["모바일 발행 회차를 골라 주세요."]})
@@ -517,7 +518,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
     statement = sql.STATEMENTS[(False, "reservation", medium)]
     for _attempt in range(3):
         try:
-            with transaction.atomic(savepoint=False):
+            with transaction.atomic():
                 row = _run(statement, params)
                 if row["purchase_id"] is not None:
                     return Reservation.objects.get(pk=row["purchase_id"])
