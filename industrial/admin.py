@@ -3,6 +3,7 @@ inbox (filters, assignment, bulk status changes, team figures), events, clubs an
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -66,6 +67,16 @@ class ServiceForm(forms.ModelForm):
 
 
 class ServiceFormAdmin(admin.ModelAdmin):
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The service writes while the form is validated; if anything else on the page (an inline's
+        # management form) is then invalid, the admin re-renders instead of redirecting. Roll the
+        # write back in that case so an error page never leaves a half-done change behind.
+        with transaction.atomic():
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if request.method == "POST" and response.status_code != 302:
+                transaction.set_rollback(True)
+            return response
+
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
         return type(form.__name__, (form,), {"user": request.user})
