@@ -12,6 +12,16 @@ from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout
                               ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
+
+
+def history_user(request=None, **kwargs):
+    """Who changed a row, for django-simple-history: a staff user in the admin. A partner API client
+    (request.user under DRF) is not a user; its changes are recorded without one."""
+    from django.contrib.auth.models import AbstractBaseUser
+
+    user = getattr(request, "user", None)
+    return user if isinstance(user, AbstractBaseUser) and user.is_authenticated else None
+
 MONTH_LENGTH = 7  # "YYYY-MM" in Asia/Seoul (API.md conventions)
 
 
@@ -56,7 +66,7 @@ class LimitPolicy(models.Model):
     refund_ratio = models.DecimalField(_("잔액 환불 기준 사용 비율"), max_digits=3, decimal_places=2,
                                        default=Decimal("0.60"), help_text=_("0.60–0.80 (조례)"))
     note = models.CharField(_("비고"), max_length=200, blank=True, default="")
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("구매 한도 정책")
@@ -85,7 +95,7 @@ class IssuancePlan(models.Model):
                                 help_text=_('예: {"2021-02": 1000000000}. 배분 방식이 "일정"일 때 씁니다.'))
     discount_rate = models.DecimalField(_("할인율"), max_digits=5, decimal_places=4, default=Decimal("0.1000"))
     rotation = models.BooleanField(_("5부제 (매월 첫 5일)"), default=False)
-    history = HistoricalRecords()
+    history = HistoricalRecords(get_user=history_user)
 
     class Meta:
         verbose_name = _("발행 계획")
@@ -126,7 +136,7 @@ class Tranche(models.Model):
     carried_in = models.PositiveBigIntegerField(_("전월 이월액"), default=0)
     carried_out = models.PositiveBigIntegerField(_("다음 달로 이월한 미판매액"), default=0)
     created_at = models.DateTimeField(_("생성일시"), default=timezone.now, editable=False)
-    history = HistoricalRecords(excluded_fields=["sold"])
+    history = HistoricalRecords(excluded_fields=["sold"], get_user=history_user)
 
     objects = TrancheQuerySet.as_manager()
 

@@ -90,7 +90,7 @@ def test_check_order_open_before_rotation_before_amount_before_limit_before_quot
     rotating = TrancheFactory(medium="paper", rotation=True, quota=20_000,
                               opens_at=dt.datetime(2021, 1, 1, 9, tzinfo=KST), closes_at=now + dt.timedelta(days=9))
     # closed AND wrong day AND bad amount → tranche_not_open
-    with pytest.raises(RuleViolation, match="") as exc:
+    with pytest.raises(RuleViolation) as exc:
         buy(closed, face_value=7_000, buyer_birth_year=1981, now=now)
     assert exc.value.code == "tranche_not_open"
     # wrong day (ends in 1; day 4 admits 4 and 9) AND bad amount → not_rotation_day
