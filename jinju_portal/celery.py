@@ -19,6 +19,22 @@ DAY = 24 * HOUR
 # is idempotent anyway (DESIGN.md "Scheduled work"). Entries are switched off by name with the
 # DISABLED_PERIODIC_TASKS setting. Domain issues add their jobs here.
 BEAT_SCHEDULE = {
+    # vouchers (issue 3): month roll-over, reservation release, note/credit expiry
+    "vouchers-month-rollover": {
+        "task": "vouchers.tasks.month_rollover",
+        "schedule": crontab(minute=5, hour=0, day_of_month=1),
+        "options": {"expires": 6 * HOUR},
+    },
+    "vouchers-release-reservations": {
+        "task": "vouchers.tasks.release_lapsed_reservations",
+        "schedule": crontab(),  # every minute
+        "options": {"expires": 50},
+    },
+    "vouchers-expire-notes-and-credits": {
+        "task": "vouchers.tasks.expire_notes_and_credits",
+        "schedule": crontab(minute=15, hour=0),
+        "options": {"expires": 12 * HOUR},
+    },
     "purge-idempotency-keys": {
         "task": "jinju_portal.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=30, hour=4),
