@@ -1,0 +1,121 @@
+"""City staff's admin: progress, raise quota / close early through the services, policy rules,
+read-only purchases with filters and CSV export, citizens without their CI hash."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
+from vouchers import services
+from vouchers.models import Citizen, LimitPolicy, Tranche
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sales():
+    plan = IssuancePlanFactory(medium="mobile", planned=19_000_000_000)
+    tranche = TrancheFactory(medium="mobile", quota=8_000_000_000, plan=plan, month="2021-01")
+    paper = TrancheFactory(medium="paper", quota=2_000_000_000)
+    results = [services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci=f"CI-ADM-{i}", face_value=10_000,
+                                          channel="zeropay_app", buyer_name=f"시민{i}") for i in range(30)]
+    results.append(services.purchase_vouchers(tranche_id=paper.pk, buyer_ci="CI-ADM-P", face_value=20_000,
+                                              channel="branch", buyer_name="종이"))
+    return plan, tranche, results
+
+
+@pytest.mark.parametrize("model", ["issuanceplan", "tranche", "limitpolicy", "purchase", "citizen", "wallet",
+                                   "papernote", "reservation", "monthlyissuancereport"])
+def test_every_changelist_answers(admin_client, sales, model):
+    assert admin_client.get(reverse(f"admin:vouchers_{model}_changelist")).status_code == 200
+
+
+def test_purchase_list_filters_and_constant_queries(admin_client, sales, django_assert_max_num_queries):
+    _plan, tranche, results = sales
+    url = reverse("admin:vouchers_purchase_changelist")
+    with django_assert_max_num_queries(12):
+        page = admin_client.get(url)
+    assert page.status_code == 200
+    month = results[0].month
+    for query in (f"month={month}", "medium=paper", "channel=branch", "status=completed", f"tranche={tranche.pk}"):
+        assert admin_client.get(f"{url}?{query}").status_code == 200
+    assert admin_client.get(f"{url}?medium=paper").context["cl"].result_count == 1
+    detail = admin_client.get(reverse("admin:vouchers_purchase_change", args=[results[0].id]))
+    assert detail.status_code == 200
+
+
+def test_purchase_csv_export(admin_client, sales):
+    url = reverse("admin:vouchers_purchase_export")
+    response = admin_client.post(url, {"format": "0", "resource": "0", **{
+        f"purchaseresource_{f}": "on" for f in ("id", "month", "channel", "medium", "face_value", "price", "status")}})
+    assert response.status_code == 200, response.content[:500]
+    text = response.content.decode("utf-8-sig")
+    assert "face_value" in text.splitlines()[0] and len(text.strip().splitlines()) == 32
+
+
+def test_citizens_show_name_and_birth_year_only_and_are_found_by_purchase_or_ci(admin_client, sales):
+    _plan, _tranche, results = sales
+    url = reverse("admin:vouchers_citizen_changelist")
+    page = admin_client.get(url).content.decode()
+    citizen = Citizen.objects.get(pk=results[0].citizen_id)
+    assert citizen.ci_hash not in page and "시민0" in page
+    found = admin_client.get(url, {"q": str(results[5].id)})
+    assert [c.pk for c in found.context["cl"].result_list] == [results[5].citizen_id]
+    by_ci = admin_client.get(url, {"q": "CI-ADM-7"})
+    assert [c.name for c in by_ci.context["cl"].result_list] == ["시민7"]
+    detail = admin_client.get(reverse("admin:vouchers_citizen_change", args=[citizen.pk])).content.decode()
+    assert citizen.ci_hash not in detail
+
+
+def test_raise_quota_form_calls_the_service_and_refuses_below_sold(admin_client, sales):
+    _plan, tranche, _ = sales
+    url = reverse("admin:vouchers_tranche_raise_quota", args=[tranche.pk])
+    assert admin_client.get(url).status_code == 200
+    refused = admin_client.post(url, {"quota": 1_000})
+    assert refused.status_code == 200 and "팔렸습니다" in refused.content.decode()
+    assert Tranche.objects.get(pk=tranche.pk).quota == 8_000_000_000
+    assert admin_client.post(url, {"quota": 9_000_000_000}).status_code == 302
+    assert Tranche.objects.get(pk=tranche.pk).quota == 9_000_000_000
+
+
+def test_close_early_action_and_staff_create_tranche(admin_client, sales):
+    _plan, tranche, _ = sales
+    changelist = reverse("admin:vouchers_tranche_changelist")
+    admin_client.post(changelist, {"action": "close_early", "_selected_action": [tranche.pk]})
+    assert Tranche.objects.get(pk=tranche.pk).closed_at is not None
+    response = admin_client.post(reverse("admin:vouchers_tranche_add"), {
+        "name": "2월 모바일", "medium": "mobile", "quota": "1000000000", "discount_rate": "0.1000",
+        "opens_at_0": "2021-02-01", "opens_at_1": "09:00:00", "closes_at_0": "2021-03-01", "closes_at_1": "00:00:00",
+        "month": ""})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    created = Tranche.objects.get(name="2월 모바일")
+    assert created.month == "2021-02" and created.sold == 0
+
+
+def test_limit_policy_admin_refuses_mid_month_and_past_months(admin_client):
+    url = reverse("admin:vouchers_limitpolicy_add")
+    base = {"monthly_limit": "200000", "refund_ratio": "0.60", "note": ""}
+    response = admin_client.post(url, {**base, "effective_from": "2099-02-15"})
+    assert response.status_code == 200 and not LimitPolicy.objects.exists()
+    response = admin_client.post(url, {**base, "effective_from": "2021-01-01"})
+    assert response.status_code == 200 and not LimitPolicy.objects.exists()
+    response = admin_client.post(url, {**base, "effective_from": "2099-02-01", "refund_ratio": "0.85"})
+    assert response.status_code == 200 and not LimitPolicy.objects.exists()
+    assert admin_client.post(url, {**base, "effective_from": "2099-02-01"}).status_code == 302
+    policy = LimitPolicy.objects.get()
+    assert policy.history.count() == 1
+    assert policy.history.first().history_user is not None
+
+
+def test_plan_shows_issued_and_sold_progress(admin_client, sales):
+    plan, _tranche, _ = sales
+    page = admin_client.get(reverse("admin:vouchers_issuanceplan_changelist")).content.decode()
+    assert "8,000,000,000원" in page and "300,000원" in page
+    detail = admin_client.get(reverse("admin:vouchers_issuanceplan_change", args=[plan.pk])).content.decode()
+    assert "2021-12" in detail
+
+
+def test_month_report_lists_after_rollover(admin_client, sales):
+    services.month_rollover(now=dt.datetime(2021, 2, 1, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=9))))
+    page = admin_client.get(reverse("admin:vouchers_monthlyissuancereport_changelist")).content.decode()
+    assert "2021-01" in page
