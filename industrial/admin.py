@@ -143,6 +143,10 @@ class ProjectAdmin(SimpleHistoryAdmin):
         obj.updated_at = timezone.now()
         super().save_model(request, obj, form, change)
 
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        Project.objects.filter(pk=form.instance.pk).update(updated_at=timezone.now())
+
 
 class FundingAddForm(ServiceForm):
     effective_on = forms.DateField(label=_("배정 기준일"), initial=timezone.localdate)
@@ -259,6 +263,11 @@ class MilestoneAdmin(SimpleHistoryAdmin):
     list_display = ("project", "order", "name", "planned_date", "actual_date", "weight", "percent_done")
     list_editable = ("actual_date", "percent_done")
     list_filter = ("project",)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The public dashboard's "last update" covers progress as well as money.
+        Project.objects.filter(pk=obj.project_id).update(updated_at=timezone.now())
 
 
 # --- Companies and the support desk ----------------------------------------------------------------------

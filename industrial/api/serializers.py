@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from industrial.choices import ProgrammeKind, RegistrationStatus, SupportCategory, SupportStatus
+from industrial.choices import ProgrammeKind, SupportCategory, SupportStatus
 from industrial.models import DESCRIPTION_MAX, TITLE_MAX
 from jinju_portal.bizno import validate_business_number
 
@@ -107,6 +107,7 @@ class RegistrationInSerializer(serializers.Serializer):
 
 class RegistrationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=[c for c in RegistrationStatus.choices if c[0] != "cancelled"])
+    # A plain string (not an enum component) so it does not collide with the support-request status enum.
+    status = serializers.CharField(help_text='"confirmed" (a seat) or "waitlisted" (see position)')
     position = serializers.IntegerField(allow_null=True,
                                         help_text="place on the waiting list (1 = next); null when confirmed")

@@ -1,5 +1,5 @@
 """Industrial API views: wiring only (serializers translate, services and selectors decide)."""
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response

@@ -54,3 +54,21 @@ def test_company_files_a_support_request_and_looks_it_up(live_server, page):
     result = page.locator("#lookup-result").inner_text()
     assert number in result and "접수" in result
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_dashboard_with_the_briefing_figures_fits_a_360px_phone(live_server, page):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(live_server.url + "/industrial/")
+    text = page.locator("main").inner_text()
+    for figure in ("13,600,000,000원", "3,674㎡", "5,986㎡", "지하 1층 · 지상 4층", "2022년"):
+        assert figure in text
+    assert page.locator(".ind-chart-row").count() == 2
+    assert page.locator(".ind-timeline li").count() == 6
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
