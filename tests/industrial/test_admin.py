@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from industrial import services
+from industrial import selectors, services
 from industrial.models import Expenditure, Funding, FundingAmendment, Registration, SupportRequest
 from tests.industrial.factories import VALID_BIZNO, EventFactory, FundingFactory, UserFactory, team_member
 
@@ -128,6 +128,7 @@ def test_overdue_loans_filter(staff):
     services.lend_book(book=book, borrower_name="제때")
     page = staff.get("/admin/industrial/loan/?state=overdue").content.decode()
     assert "늦은이" in page and "제때" not in page
+    assert [loan.borrower_name for loan in selectors.overdue_loans()] == ["늦은이"]
     from jinju_portal.errors import RuleViolation
 
     with pytest.raises(RuleViolation):

@@ -55,7 +55,7 @@ def test_project_answer_has_the_contract_fields_with_numbers_and_four_place_rati
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["999999/", "abc/", "-1/"])
+@pytest.mark.parametrize("path", ["999999/", "abc/", "-1/", "99999999999999999999999/"])
 def test_unknown_project_is_a_json_404(api, path):
     response = api.get(f"/api/v1/industrial/projects/{path}")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
@@ -193,7 +193,7 @@ def test_registration_refusals(api):
     body = {"name": "김근로", "company": "㈜상평", "email": "kim@example.com"}
     closed = api.post(f"{EVENTS}{past.pk}/registrations/", body, format="json")
     assert closed.status_code == 409 and closed.json()["code"] == "registration_closed"
-    for path in ("999999", "abc"):
+    for path in ("999999", "abc", "99999999999999999999999"):
         missing = api.post(f"{EVENTS}{path}/registrations/", body, format="json")
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     event = EventFactory()

@@ -117,6 +117,7 @@ def test_past_or_unknown_events_and_bad_tokens_are_404_pages(client):
     past = EventFactory(starts_at=timezone.now() - timedelta(days=1))
     assert client.get(f"/industrial/events/{past.pk}/").status_code == 404
     assert client.get("/industrial/events/999999/").status_code == 404
+    assert client.get("/industrial/events/99999999999999999999999/").status_code == 404
     assert client.get("/industrial/events/cancel/nonsense/").status_code == 404
 
 
