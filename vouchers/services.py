@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -274,20 +274,45 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
         "ikey": idempotency_key or "", "expires": _expires(now), "serials": serials, "denoms": denoms,
     }
     statement = sql.STATEMENTS[(citizen is None, "purchase", medium)]
+    row = _sell(statement, params, x=x, now=now, month=month, medium=medium,
+                refuse_from_reads=lambda: _refuse_from_reads(tid=tid, ci_hash=ci_hash, citizen=citizen,
+                                                             birth_year=birth_year, x=x, now=now, month=month))
+    return PurchaseResult(id=row["purchase_id"], tranche=tid, medium=medium, face_value=x, price=row["price"],
+                          status=PurchaseStatus.COMPLETED, created_at=now, month=month,
+                          buyer_month_purchased=row["month_purchased"],
+                          buyer_month_remaining=row["month_limit"] - row["month_purchased"],
+                          serials=serials, citizen_id=row["citizen_id"])
+
+
+def _sell(statement, params, *, x, now, month, medium, refuse_from_reads) -> dict:
+    """Run the one-statement sale (or reservation); return its row, or raise the refusal.
+
+    Outside a transaction the statement runs in autocommit: it is its own transaction, so a
+    successful sale is ONE round trip and the tranche row lock is released by the statement's own
+    commit. Inside a caller's transaction (the idempotency decorator) it runs in a savepoint, so a
+    refused statement leaves the caller's transaction usable."""
     for _attempt in range(3):
         try:
-            # Inside an outer transaction (the idempotency decorator) this is a savepoint: a refusal
-            # then undoes only the sale's partial claims, and callers may catch it and go on.
-            with transaction.atomic():
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    row = _run(statement, params)
+            else:
                 row = _run(statement, params)
-                if row["purchase_id"] is not None:
-                    return PurchaseResult(
-                        id=row["purchase_id"], tranche=tid, medium=medium, face_value=x, price=row["price"],
-                        status=PurchaseStatus.COMPLETED, created_at=now, month=month,
-                        buyer_month_purchased=row["month_purchased"],
-                        buyer_month_remaining=row["month_limit"] - row["month_purchased"],
-                        serials=serials, citizen_id=row["citizen_id"])
-                _refuse_from_statement(row, x=x, now=now, month=month, medium=medium)
+        except DataError as exc:
+            if sql.REFUSED_MARK not in str(exc):
+                raise
+            # The statement undid its own claims; name the refusal from fresh reads, in order.
+            if f"{sql.REFUSED_MARK}:usage" in str(exc):
+                # open, rotation, amount and the month usage passed: only the tranche UPDATE refused
+                # (sold out, or closed meanwhile). One read of the tranche tells which.
+                _refuse_at_tranche(params["tid"], x=x, now=now)
+            else:
+                refuse_from_reads()
+            continue  # every rule passes now: the race that refused us is gone, try again
+        if row["purchase_id"] is not None:
+            return row
+        try:
+            _refuse_from_statement(row, x=x, now=now, month=month, medium=medium, by_ci=params.get("ci") is not None)
         except _Retry:
             continue
     raise RuleViolation("busy", "요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요.")
@@ -305,11 +330,13 @@ def _run(statement, params) -> dict:
         return dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
 
 
-def _refuse_from_statement(row, *, x, now, month, medium):
+def _refuse_from_statement(row, *, x, now, month, medium, by_ci=True):
     """The statement wrote no purchase: name why, using its snapshot, and raise (rolling back)."""
     if row["citizen_id"] is None:
         if row["tranche_id"] is None:
             raise _unknown_tranche()
+        if not by_ci:
+            raise NotFound("구매자를 찾을 수 없습니다.")
         raise _Retry()
     if row["tranche_id"] is None:
         _MEDIUM_CACHE.clear()
@@ -338,6 +365,17 @@ def _refuse_from_statement(row, *, x, now, month, medium):
     if row["admitted"] == 0:  # defensive: the rotation test above should have named it
         raise RuleViolation("not_rotation_day", "5부제 판매일이 아닙니다.")
     raise _Retry()
+
+
+def _refuse_at_tranche(tid, *, x, now):
+    tranche = Tranche.objects.filter(pk=tid).first()
+    if tranche is None:
+        raise _unknown_tranche()
+    if not tranche.is_open(now):
+        raise RuleViolation("tranche_not_open", "판매 기간이 아닌 발행 회차입니다.")
+    if tranche.sold + x > tranche.quota:
+        raise RuleViolation("tranche_sold_out",
+                            f"남은 발행 한도({max(tranche.quota - tranche.sold, 0):,}원)가 구매 금액보다 적습니다.")
 
 
 def _refuse_from_reads(*, tid, ci_hash, citizen, birth_year, x, now, month):
@@ -516,18 +554,10 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
         "hold_until": now + hold,
     }
     statement = sql.STATEMENTS[(False, "reservation", medium)]
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                row = _run(statement, params)
-                if row["purchase_id"] is not None:
-                    return Reservation.objects.get(pk=row["purchase_id"])
-                if row["citizen_id"] is None and row["tranche_id"] is not None:
-                    raise NotFound("구매자를 찾을 수 없습니다.")
-                _refuse_from_statement(row, x=x, now=now, month=month, medium=medium)
-        except _Retry:
-            continue
-    raise RuleViolation("busy", "요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요.")
+    row = _sell(statement, params, x=x, now=now, month=month, medium=medium,
+                refuse_from_reads=lambda: _refuse_from_reads(tid=tid, ci_hash=None, citizen=citizen,
+                                                             birth_year=None, x=x, now=now, month=month))
+    return Reservation.objects.get(pk=row["purchase_id"])
 
 
 def confirm_reservation(*, reservation_id, payment_reference: str = "", now=None) -> Purchase:
@@ -577,6 +607,27 @@ def fail_reservation(*, reservation_id, now=None) -> Reservation:
     return reservation
 
 
+def _release_batch(lapsed, *, now):
+    """Give back many holds at once in the app's lock order: every usage row first (sorted), then
+    each tranche once (sorted). Interleaving them deadlocks against concurrent sales, which hold a
+    usage row while they wait for the tranche."""
+    usage_back, tranche_back = {}, {}
+    for r in lapsed:
+        key = (r.citizen_id, r.month)
+        paper, mobile = usage_back.get(key, (0, 0))
+        usage_back[key] = (paper + (r.face_value if r.medium == Medium.PAPER else 0),
+                           mobile + (r.face_value if r.medium == Medium.MOBILE else 0))
+        tranche_back[r.tranche_id] = tranche_back.get(r.tranche_id, 0) + r.face_value
+    for (citizen_id, month), (paper, mobile) in sorted(usage_back.items()):
+        MonthlyUsage.objects.filter(citizen_id=citizen_id, month=month).update(
+            purchased=F("purchased") - (paper + mobile), paper_purchased=F("paper_purchased") - paper,
+            mobile_purchased=F("mobile_purchased") - mobile, updated_at=now)
+    for tranche_id, amount in sorted(tranche_back.items()):
+        Tranche.objects.filter(pk=tranche_id).update(sold=F("sold") - amount)
+    Reservation.objects.filter(pk__in=[r.pk for r in lapsed]).update(status=ReservationStatus.RELEASED,
+                                                                     finished_at=now)
+
+
 def release_lapsed_reservations(*, now=None, batch: int = 200) -> int:
     """Release holds whose payment window has passed (the every-minute job). Safe twice: a released
     hold is no longer `held`. Locks skip rows another worker is handling."""
@@ -586,8 +637,7 @@ def release_lapsed_reservations(*, now=None, batch: int = 200) -> int:
         with transaction.atomic():
             lapsed = list(Reservation.objects.select_for_update(skip_locked=True)
                           .filter(status=ReservationStatus.HELD, expires_at__lte=now).order_by("id")[:batch])
-            for reservation in sorted(lapsed, key=lambda r: (r.citizen_id, r.month)):
-                _end_hold(reservation, status=ReservationStatus.RELEASED, now=now)
+            _release_batch(lapsed, now=now)
         released += len(lapsed)
         if len(lapsed) < batch:
             return released

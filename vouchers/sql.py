@@ -168,22 +168,32 @@ p AS (
 ),"""
 
 # One row whatever happened: the outcome, and on refusal the snapshot the service names it from.
+# A refusal AFTER something was written (usage claimed but the tranche refused, or a new citizen row)
+# must not commit: the statement then fails on purpose with a cast error carrying REFUSED_MARK, which
+# aborts it and every CTE write with it. That is what lets the sale run as a single autocommit
+# statement: success costs exactly one round trip (no BEGIN, no COMMIT); only refusals pay for the
+# follow-up reads that name them. (The CASE keeps the cast out of constant folding: it depends on
+# the CTEs' rows, so it is evaluated only when the branch is taken.)
+REFUSED_MARK = "vouchers_sale_refused_after_a_claim"
 RESULT = """
 done AS (SELECT 1)
 SELECT p.id, p.price, u.purchased, u.monthly_limit,
        c.id, c.birth_year,
        tr.id, tr.medium, tr.rotation, tr.opens_at, tr.closes_at, tr.closed_at, tr.sold, tr.quota,
-       (SELECT count(*) FROM ok) AS admitted
+       (SELECT count(*) FROM ok) AS admitted,
+       CASE WHEN p.id IS NULL AND (u.citizen_id IS NOT NULL OR __WROTE_CITIZEN__)
+            THEN ('__REFUSED_MARK__:' || CASE WHEN u.citizen_id IS NOT NULL THEN 'usage' ELSE 'citizen' END)::integer
+       END AS refused_after_write
   FROM done
   LEFT JOIN c ON true
   LEFT JOIN tr ON true
   LEFT JOIN u ON true
   LEFT JOIN p ON true
-"""
+""".replace("__REFUSED_MARK__", REFUSED_MARK)
 
 RESULT_COLUMNS = ("purchase_id", "price", "month_purchased", "month_limit", "citizen_id", "birth_year",
                   "tranche_id", "tranche_medium", "rotation", "opens_at", "closes_at", "closed_at", "sold",
-                  "quota", "admitted")
+                  "quota", "admitted", "refused_after_write")
 
 
 def build(*, by_ci: bool, kind: str, medium: str) -> str:
@@ -194,7 +204,7 @@ def build(*, by_ci: bool, kind: str, medium: str) -> str:
     else:
         parts.append(PURCHASE)
         parts.append(MOBILE_CREDIT if medium == "mobile" else PAPER_NOTES)
-    parts.append(RESULT)
+    parts.append(RESULT.replace("__WROTE_CITIZEN__", "EXISTS (SELECT 1 FROM c_ins)" if by_ci else "false"))
     return "\n".join(parts)
 
 

@@ -139,3 +139,41 @@ def test_20_parallel_replays_of_one_idempotency_key_make_one_purchase(make_clien
     assert Purchase.objects.count() == 1
     assert Tranche.objects.get().sold == 50_000
     assert_invariants()
+
+
+def test_a_sale_is_one_sql_statement_once_the_tranche_medium_is_known(django_assert_num_queries):
+    mobile = TrancheFactory(medium="mobile")
+    paper = TrancheFactory(medium="paper")
+    _buy(mobile.pk, "CI-WARM", 10_000)  # warms the per-process medium cache
+    _buy(paper.pk, "CI-WARM", 10_000, "branch")
+    with django_assert_num_queries(1):
+        _buy(mobile.pk, "CI-WARM", 10_000)
+    with django_assert_num_queries(1):
+        _buy(paper.pk, "CI-WARM", 50_000, "branch")  # five notes, still one statement
+    with django_assert_num_queries(1):
+        _buy(mobile.pk, "CI-WARM-NEW", 10_000)  # a brand-new buyer too
+    assert_invariants()
+
+
+def test_refusals_of_the_autocommit_statement_undo_its_own_claims():
+    tiny = TrancheFactory(quota=15_000)
+    roomy = TrancheFactory(quota=1_000_000)
+    _buy(roomy.pk, "CI-REGULAR", 100_000)
+    usage_before = list(MonthlyUsage.objects.values_list("citizen_id", "purchased"))
+    # a brand-new buyer refused at the tranche: no citizen row, no usage row stays behind
+    with pytest.raises(services.RuleViolation) as exc:
+        _buy(tiny.pk, "CI-NEW-REFUSED", 20_000)
+    assert exc.value.code == "tranche_sold_out"
+    # a known buyer refused at the tranche after the usage claim: the claim is undone
+    with pytest.raises(services.RuleViolation) as exc:
+        _buy(tiny.pk, "CI-REGULAR", 20_000)
+    assert exc.value.code == "tranche_sold_out"
+    services.close_tranche(tranche_id=roomy.pk)
+    with pytest.raises(services.RuleViolation) as exc:
+        _buy(roomy.pk, "CI-REGULAR", 10_000)
+    assert exc.value.code == "tranche_not_open"
+    assert list(MonthlyUsage.objects.values_list("citizen_id", "purchased")) == usage_before
+    assert not services.Citizen.objects.filter(ci_hash=services.hash_identity("CI-NEW-REFUSED")).exists()
+    assert Tranche.objects.get(pk=tiny.pk).sold == 0
+    assert Purchase.objects.count() == 1
+    assert_invariants()
