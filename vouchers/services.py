@@ -273,7 +273,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
         "channel": channel, "api_client_id": getattr(api_client, "pk", None), "user_id": getattr(user, "pk", None),
         "ikey": idempotency_key or "", "expires": _expires(now), "serials": serials, "denoms": denoms,
     }
-    statement = sql.STATEMENTS[(citizen is None, "purchase", medium)]
+    statement = (citizen is None, "purchase", medium)
     row = _sell(statement, params, x=x, now=now, month=month, medium=medium,
                 refuse_from_reads=lambda: _refuse_from_reads(tid=tid, ci_hash=ci_hash, citizen=citizen,
                                                              birth_year=birth_year, x=x, now=now, month=month))
@@ -324,9 +324,22 @@ def limits_default() -> int:
     return DEFAULT_MONTHLY_LIMIT
 
 
-def _run(statement, params) -> dict:
+def _run(key, params) -> dict:
+    """Execute one of sql.STATEMENTS; as a per-connection prepared statement unless switched off."""
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        if _setting("VOUCHERS_PREPARED_STATEMENTS", True):
+            name, prepare, execute = sql.PREPARED[key]
+            raw = connection.connection
+            owner, done = getattr(connection, "_vouchers_prepared", (None, set()))
+            if owner is not raw:  # a new database session: nothing is prepared in it yet
+                owner, done = raw, set()
+                connection._vouchers_prepared = (owner, done)
+            if name not in done:
+                cursor.execute(prepare)  # PREPARE is not transactional: it survives a rollback
+                done.add(name)
+            cursor.execute(execute, params)
+        else:
+            cursor.execute(sql.STATEMENTS[key], params)
         return dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
 
 
@@ -553,7 +566,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
         "tid": tid, "medium": medium, "x": x, "xp": 0, "xm": x, "user_id": getattr(user, "pk", None),
         "hold_until": now + hold,
     }
-    statement = sql.STATEMENTS[(False, "reservation", medium)]
+    statement = (False, "reservation", medium)
     row = _sell(statement, params, x=x, now=now, month=month, medium=medium,
                 refuse_from_reads=lambda: _refuse_from_reads(tid=tid, ci_hash=None, citizen=citizen,
                                                              birth_year=None, x=x, now=now, month=month))

@@ -18,10 +18,11 @@ pytestmark = pytest.mark.django_db
 KST = ZoneInfo("Asia/Seoul")
 
 
-@pytest.fixture(params=["sql", "orm"])
+@pytest.fixture(params=["sql", "sql_unprepared", "orm"])
 def path(request, settings):
-    """Every rule test runs on the one-statement SQL path and on the portable ORM path."""
-    settings.VOUCHERS_FAST_SQL = request.param == "sql"
+    """Every rule test runs on the one-statement SQL path (prepared and plain) and the portable ORM path."""
+    settings.VOUCHERS_FAST_SQL = request.param != "orm"
+    settings.VOUCHERS_PREPARED_STATEMENTS = request.param == "sql"
     return request.param
 
 

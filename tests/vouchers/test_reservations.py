@@ -11,9 +11,10 @@ from vouchers import payments, services
 from vouchers.models import MonthlyUsage, Purchase, Reservation, Tranche, Wallet
 
 
-@pytest.fixture(params=["sql", "orm"])
+@pytest.fixture(params=["sql", "sql_unprepared", "orm"])
 def path(request, settings):
-    settings.VOUCHERS_FAST_SQL = request.param == "sql"
+    settings.VOUCHERS_FAST_SQL = request.param != "orm"
+    settings.VOUCHERS_PREPARED_STATEMENTS = request.param == "sql"
     return request.param
 
 
