@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import DataError, connection, transaction
 from django.db.models import F, Sum
-from django.utils import timezone
 
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
 from jinju_portal.identity import hash_identity
@@ -29,6 +28,9 @@ CANCEL_WINDOW = dt.timedelta(days=7)
 RESERVATION_HOLD = dt.timedelta(minutes=10)
 MAX_BUYER_CI = 200
 MAX_NAME = 100
+# A tranche quota above 10^15 won (a thousand trillion) is a typo; the cap also keeps sold + x far
+# from bigint overflow.
+MAX_QUOTA = 10**15
 
 
 def _setting(name, default):
@@ -253,9 +255,11 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
     # (no notes drawn for 10^15 won): name the refusal from plain reads, in order.
     sane = x <= _setting("VOUCHERS_MAX_FACE_VALUE", 100_000_000)
     if not sane or not notes.payable(medium, x):
-        # Raises unless a city limit really admits such an amount; then the sale goes ahead below.
         _refuse_from_reads(tid=tid, ci_hash=ci_hash, citizen=citizen, birth_year=birth_year, x=x, now=now,
                            month=month)
+        # only reached if a city limit admits more than VOUCHERS_MAX_FACE_VALUE at once
+        raise InvalidInput("invalid_face_value", "한 번에 살 수 있는 최대 금액을 넘습니다.",
+                           {"face_value": ["한 번에 살 수 있는 최대 금액을 넘습니다."]})
 
     denoms = notes.note_breakdown(x) if medium == Medium.PAPER else []
     serials = [notes.new_serial() for _ in denoms]
@@ -539,6 +543,28 @@ def cancel_purchase(*, purchase_id, api_client=None, user=None, by_staff=False, 
     return purchase
 
 
+# --- citizens ---------------------------------------------------------------------------------------
+
+def link_citizen(*, user, ci: str, name: str = "", birth_year: int | None = None, now=None) -> Citizen:
+    """After identity verification on the web: the citizen known by this CI (created if new, so
+    purchases made at a branch before sign-up are theirs too), linked to `user`. A CI already linked
+    to another account is refused (409 `citizen_linked_elsewhere`)."""
+    now = months.now_or(now)
+    ci_hash = hash_identity(clean_buyer_ci(ci))
+    name = clean_buyer_name(name)
+    birth_year = clean_birth_year(birth_year, now)
+    with transaction.atomic():
+        _claim_citizen(ci_hash=ci_hash, name=name, birth_year=birth_year, now=now)
+        citizen = Citizen.objects.select_for_update().get(ci_hash=ci_hash)
+        if citizen.user_id == user.pk:
+            return citizen
+        if citizen.user_id is not None or Citizen.objects.filter(user=user).exists():
+            raise RuleViolation("citizen_linked_elsewhere", "이미 다른 계정과 연결된 본인확인 정보입니다.")
+        citizen.user = user
+        citizen.save(update_fields=["user"])
+    return citizen
+
+
 # --- web purchase: reserve → pay → confirm -----------------------------------------------------------
 
 def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now=None) -> Reservation:
@@ -556,6 +582,8 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
     hold = _setting("VOUCHERS_RESERVATION_HOLD", RESERVATION_HOLD)
     if x > _setting("VOUCHERS_MAX_FACE_VALUE", 100_000_000) or not notes.payable(medium, x):
         _refuse_from_reads(tid=tid, ci_hash=None, citizen=citizen, birth_year=None, x=x, now=now, month=month)
+        raise InvalidInput("invalid_face_value", "한 번에 살 수 있는 최대 금액을 넘습니다.",
+                           {"face_value": ["한 번에 살 수 있는 최대 금액을 넘습니다."]})
     if not _fast_sql():
         return _purchase_orm(tid=tid, ci_hash=None, citizen=citizen, name="", birth_year=None, x=x,
                              channel=Channel.WEB, api_client=None, user=user, ikey="", now=now, month=month,
@@ -663,8 +691,9 @@ def create_tranche(*, name: str, medium: str, quota: int, opens_at, closes_at, d
                    carried_in: int = 0) -> Tranche:
     if medium not in Medium.values:
         raise InvalidInput("invalid_medium", "종류는 paper 또는 mobile 이어야 합니다.", {"medium": ["paper|mobile"]})
-    if isinstance(quota, bool) or not isinstance(quota, int) or not 0 < quota <= MAX_KRW:
-        raise InvalidInput("invalid_quota", "발행 한도는 1원 이상의 정수여야 합니다.", {"quota": ["1원 이상"]})
+    if isinstance(quota, bool) or not isinstance(quota, int) or not 0 < quota <= MAX_QUOTA:
+        raise InvalidInput("invalid_quota", "발행 한도는 1원 이상 10^15원 이하의 정수여야 합니다.",
+                           {"quota": ["1원 이상 10^15원 이하"]})
     rate = to_rate(discount_rate) if not isinstance(discount_rate, Decimal) else discount_rate
     if not Decimal(0) <= rate < Decimal(1):
         raise InvalidInput("invalid_discount_rate", "할인율은 0 이상 1 미만이어야 합니다.",
@@ -681,8 +710,9 @@ def create_tranche(*, name: str, medium: str, quota: int, opens_at, closes_at, d
 
 def raise_tranche_quota(*, tranche_id, quota: int) -> Tranche:
     """Set a new quota; it may never fall below what is already sold (or held)."""
-    if isinstance(quota, bool) or not isinstance(quota, int) or not 0 < quota <= MAX_KRW:
-        raise InvalidInput("invalid_quota", "발행 한도는 1원 이상의 정수여야 합니다.", {"quota": ["1원 이상"]})
+    if isinstance(quota, bool) or not isinstance(quota, int) or not 0 < quota <= MAX_QUOTA:
+        raise InvalidInput("invalid_quota", "발행 한도는 1원 이상 10^15원 이하의 정수여야 합니다.",
+                           {"quota": ["1원 이상 10^15원 이하"]})
     with transaction.atomic():
         tranche = Tranche.objects.select_for_update().filter(pk=tranche_id).first()
         if tranche is None:

@@ -342,3 +342,22 @@ def test_buyer_usage_reads_the_month_and_defaults_for_strangers(path):
         "month": services.months.month_of(services.months.now_or(None)), "limit": 300_000, "purchased": 120_000,
         "remaining": 180_000}
     assert services.buyer_usage(buyer_ci="CI-NOBODY", month="2021-01")["remaining"] == 300_000
+
+
+def test_link_citizen_adopts_branch_purchases_and_refuses_a_second_account(path, django_user_model):
+    tranche = TrancheFactory()
+    buy(tranche, ci="CI-LINK", face_value=50_000)
+    alice = django_user_model.objects.create_user("alice")
+    bob = django_user_model.objects.create_user("bob")
+    citizen = services.link_citizen(user=alice, ci="CI-LINK", name="앨리스", birth_year=1990)
+    assert citizen.purchases.count() == 1 and citizen.birth_year == 1990
+    assert services.link_citizen(user=alice, ci="CI-LINK").pk == citizen.pk
+    with pytest.raises(RuleViolation) as exc:
+        services.link_citizen(user=bob, ci="CI-LINK")
+    assert exc.value.code == "citizen_linked_elsewhere"
+
+
+def test_quota_above_a_thousand_trillion_is_refused():
+    with pytest.raises(InvalidInput) as exc:
+        services.raise_tranche_quota(tranche_id=TrancheFactory().pk, quota=10**15 + 1)
+    assert exc.value.code == "invalid_quota"

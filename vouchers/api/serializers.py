@@ -9,7 +9,7 @@ from jinju_portal.money import MAX_KRW
 from vouchers import months
 from vouchers.choices import Medium
 from vouchers.models import Tranche
-from vouchers.services import MAX_BUYER_CI, MAX_NAME
+from vouchers.services import MAX_BUYER_CI, MAX_NAME, MAX_QUOTA
 
 
 class _Strict(serializers.Field):
@@ -138,7 +138,8 @@ class TrancheSerializer(serializers.ModelSerializer):
 class TrancheCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     medium = serializers.ChoiceField(choices=Medium.choices)
-    quota = StrictIntegerField(code="invalid_quota", message="quota는 1원 이상의 정수여야 합니다.")
+    quota = StrictIntegerField(code="invalid_quota", message="quota는 1원 이상 10^15원 이하의 정수여야 합니다.",
+                               max_value=MAX_QUOTA)
     discount_rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0"),
                                              max_value=Decimal("0.9999"), default=Decimal("0.1000"))
     opens_at = serializers.DateTimeField()
