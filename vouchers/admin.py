@@ -163,7 +163,12 @@ class TrancheAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save(update_fields=[f for f in form.changed_data if f not in {"quota", "sold", "medium"}] or None)
+            # Never a full save: it would write back the `sold` read when the form was shown and undo
+            # every sale made since (invariant 1). Only the edited descriptive fields are written.
+            editable = [f for f in form.changed_data if f in {"name", "discount_rate", "opens_at", "closes_at",
+                                                               "rotation"}]
+            if editable:
+                obj.save(update_fields=editable)
             return
         created = services.create_tranche(
             name=obj.name, medium=obj.medium, quota=obj.quota, discount_rate=obj.discount_rate, opens_at=obj.opens_at,

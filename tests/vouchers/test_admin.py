@@ -119,3 +119,34 @@ def test_month_report_lists_after_rollover(admin_client, sales):
     services.month_rollover(now=dt.datetime(2021, 2, 1, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=9))))
     page = admin_client.get(reverse("admin:vouchers_monthlyissuancereport_changelist")).content.decode()
     assert "2021-01" in page
+
+
+def test_editing_a_tranche_in_the_admin_never_writes_back_a_stale_sold(admin_client, sales):
+    _plan, tranche, _ = sales
+    url = reverse("admin:vouchers_tranche_change", args=[tranche.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data.update({"name": "새 이름", "opens_at_0": tranche.opens_at.astimezone().strftime("%Y-%m-%d"),
+                 "opens_at_1": tranche.opens_at.astimezone().strftime("%H:%M:%S"),
+                 "closes_at_0": tranche.closes_at.astimezone().strftime("%Y-%m-%d"),
+                 "closes_at_1": tranche.closes_at.astimezone().strftime("%H:%M:%S")})
+    data = {k: v for k, v in data.items() if v is not None and k not in {"opens_at", "closes_at"}}
+    # a sale lands between showing the form and saving it
+    services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-MEANWHILE", face_value=10_000,
+                               channel="zeropay_app")
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    tranche.refresh_from_db()
+    assert tranche.name == "새 이름"
+    assert tranche.sold == 310_000
+    # saving the form again with nothing changed must not write the row at all
+    stale = Tranche.objects.get(pk=tranche.pk)
+    services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-MEANWHILE-2", face_value=10_000,
+                               channel="zeropay_app")
+    admin_site_admin = __import__("django.contrib.admin", fromlist=["site"]).site._registry[Tranche]
+    form_class = admin_site_admin.get_form(None, stale)
+    unchanged = form_class(instance=stale, data={**data, "name": "새 이름"})
+    assert unchanged.is_valid(), unchanged.errors
+    assert unchanged.changed_data == []  # the case a full save would have hit
+    admin_site_admin.save_model(None, stale, unchanged, change=True)
+    assert Tranche.objects.get(pk=tranche.pk).sold == 320_000
