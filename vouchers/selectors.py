@@ -104,3 +104,30 @@ def month_report_figures(*, month: str, medium: str) -> dict:
 
 def live_sold(tranche: Tranche) -> int:
     return tranche.purchases.filter(~Q(status="cancelled")).aggregate(s=Sum("face_value", default=0))["s"]
+
+
+def citizen_for_user(user) -> Citizen | None:
+    """The verified buyer behind a web account (linked by services.link_citizen), if any."""
+    if user is None or not user.is_authenticated:
+        return None
+    return Citizen.objects.filter(user=user).first()
+
+
+def open_tranches(*, now=None, medium: str | None = None):
+    """Tranches on sale now, soonest closing first."""
+    qs = Tranche.objects.open_at(months.now_or(now)).order_by("closes_at", "id")
+    return qs.filter(medium=medium) if medium else qs
+
+
+def wallet_statement(*, citizen: Citizen, limit: int = 50) -> dict:
+    """{balance, entries: newest first} of a citizen's mobile wallet (zero and empty if none yet)."""
+    from vouchers.models import Wallet
+
+    wallet = Wallet.objects.filter(citizen=citizen).first()
+    if wallet is None:
+        return {"balance": 0, "entries": []}
+    return {"balance": wallet.balance, "entries": list(wallet.entries.order_by("-id")[:limit])}
+
+
+def purchases_of(*, citizen: Citizen, limit: int = 50):
+    return list(Purchase.objects.filter(citizen=citizen).select_related("tranche").order_by("-id")[:limit])

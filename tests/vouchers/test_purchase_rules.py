@@ -361,3 +361,19 @@ def test_quota_above_a_thousand_trillion_is_refused():
     with pytest.raises(InvalidInput) as exc:
         services.raise_tranche_quota(tranche_id=TrancheFactory().pk, quota=10**15 + 1)
     assert exc.value.code == "invalid_quota"
+
+
+def test_web_selectors_for_a_linked_citizen(django_user_model):
+    from vouchers import selectors
+
+    user = django_user_model.objects.create_user("carol")
+    assert selectors.citizen_for_user(user) is None
+    citizen = services.link_citizen(user=user, ci="CI-CAROL")
+    tranche = TrancheFactory()
+    assert list(selectors.open_tranches(medium="mobile")) == [tranche]
+    assert selectors.wallet_statement(citizen=citizen) == {"balance": 0, "entries": []}
+    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="web", user=user)
+    assert selectors.citizen_for_user(user) == citizen
+    statement = selectors.wallet_statement(citizen=citizen)
+    assert statement["balance"] == 30_000 and statement["entries"][0].amount == 30_000
+    assert [p.face_value for p in selectors.purchases_of(citizen=citizen)] == [30_000]
