@@ -23,7 +23,7 @@ PURCHASE_409 = "tranche_not_open, not_rotation_day, monthly_limit_exceeded, year
 
 
 def _purchase_body(data) -> dict:
-    return s.PurchaseSerializer(data).data
+    return s.purchase_body(data)
 
 
 @extend_schema(
@@ -91,9 +91,7 @@ class PurchaseCreateView(APIView):
     )
     @idempotent
     def post(self, request):
-        form = s.PurchaseCreateSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        data = form.validated_data
+        data = s.parse_purchase(request.data)
         medium = services.tranche_medium(data["tranche"])
         result = services.purchase_vouchers(
             tranche_id=data["tranche"], buyer_ci=data["buyer_ci"], face_value=data["face_value"],
