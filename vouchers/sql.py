@@ -256,3 +256,34 @@ for _key, _statement in STATEMENTS.items():
     _name = _prepared_name(_key)
     PREPARED[_key] = (_name, f"PREPARE {_name} AS {_body}",
                       f"EXECUTE {_name} ({', '.join(f'%({n})s' for n in _names)})")
+
+
+# -- the same statement for pgbench (bench/rush.py compares HTTP against it) ------------------------
+
+def pgbench_script(*, tranche_id: int, medium: str, face_value: int, now, mogrify) -> str:
+    """A pgbench custom script running exactly the sale statement above, once per transaction, in
+    autocommit like the service, for a random buyer per run (`:buyer`). `mogrify(sql, params)`
+    quotes literals (a psycopg2 cursor's mogrify). The per-request values (clock, month) are frozen
+    at `now`; the buyer's identity hash is replaced by 'pgbench-<n>'."""
+    from vouchers import months, notes
+
+    month = months.month_of(now)
+    denoms = notes.note_breakdown(face_value) if medium == "paper" else []
+    marker = "PGBENCH_BUYER_MARKER"
+    params = {
+        "ci": marker, "name": "", "birth_year": None, "now": now, "today": months.seoul(now).date(),
+        "month": month, "month_start": months.first_day(month), "year_prefix": month[:4] + "-%",
+        "default_limit": 300_000, "tid": tranche_id, "medium": medium, "x": face_value,
+        "xp": face_value if medium == "paper" else 0, "xm": face_value if medium == "mobile" else 0,
+        "channel": "branch" if medium == "paper" else "zeropay_app", "api_client_id": None, "user_id": None,
+        "ikey": "", "expires": now, "denoms": denoms,
+        # serials must be unique: derive them from the buyer and the note's position
+        "serials": [f"{marker}-{i}" for i in range(len(denoms))],
+    }
+    statement = re.sub(r"--[^\n]*", "", STATEMENTS[(True, "purchase", medium)])
+    text = mogrify(statement, params)
+    text = text.decode() if isinstance(text, bytes) else text
+    text = re.sub(r"'PGBENCH_BUYER_MARKER-(\d+)'", r"'PGB' || :buyer || '-\1'", text)
+    text = text.replace(f"'{marker}'", "'pgbench-' || :buyer")
+    one_line = " ".join(text.split())
+    return f"\\set buyer random(1, 2000000000)\n{one_line};\n"

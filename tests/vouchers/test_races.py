@@ -177,3 +177,35 @@ def test_refusals_of_the_autocommit_statement_undo_its_own_claims():
     assert Tranche.objects.get(pk=tiny.pk).sold == 0
     assert Purchase.objects.count() == 1
     assert_invariants()
+
+
+def test_pgbench_script_runs_the_sale_statement_and_keeps_invariants(tmp_path):
+    import shutil
+    import subprocess
+
+    from django.core.management import call_command
+
+    if shutil.which("pgbench") is None:
+        pytest.skip("pgbench not installed")
+    from io import StringIO
+
+    mobile = TrancheFactory(medium="mobile", quota=30_000_000)
+    paper = TrancheFactory(medium="paper", quota=30_000_000)
+    settings_db = connection.settings_dict
+    env = {"PGPASSWORD": settings_db.get("PASSWORD") or "", "PATH": "/usr/bin:/bin"}
+    for tranche in (mobile, paper):
+        out = StringIO()
+        call_command("vouchers_pgbench_script", tranche=tranche.pk, face_value=30_000, stdout=out)
+        script = tmp_path / f"sale-{tranche.medium}.sql"
+        script.write_text(out.getvalue())
+        run = subprocess.run(
+            ["pgbench", "-n", "-c", "4", "-t", "50", "-f", str(script), "-h", settings_db["HOST"] or "127.0.0.1",
+             "-p", str(settings_db["PORT"] or 5432), "-U", settings_db["USER"], settings_db["NAME"]],
+            capture_output=True, text=True, env=env, timeout=120)
+        assert run.returncode == 0, run.stderr
+        assert "number of failed transactions: 0" in run.stdout
+    mobile.refresh_from_db()
+    paper.refresh_from_db()
+    assert Purchase.objects.filter(tranche=mobile).count() == mobile.sold // 30_000 == 200
+    assert paper.sold == 200 * 30_000 and PaperNote.objects.filter(tranche=paper).count() == 200 * 3
+    assert_invariants()
