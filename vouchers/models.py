@@ -145,7 +145,8 @@ class Tranche(models.Model):
         verbose_name_plural = _("발행 회차")
         ordering = ["-opens_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(sold__gte=0) & Q(sold__lte=F("quota")), name="tranche_sold_within_quota"),
+            models.CheckConstraint(condition=Q(sold__gte=0) & Q(sold__lte=F("quota")),
+                                   name="tranche_sold_within_quota"),
             models.CheckConstraint(condition=Q(discount_rate__gte=0, discount_rate__lt=1),
                                    name="tranche_discount_rate_range"),
             models.CheckConstraint(condition=Q(closes_at__gt=F("opens_at")), name="tranche_closes_after_opening"),

@@ -3,6 +3,13 @@
 Every function is keyword-only and runs in one transaction; a refusal raises RuleViolation (409) or
 InvalidInput (400) with the API.md code and leaves nothing written. Time comes in as `now` so tests
 (and late-running jobs) decide which Seoul month and which 5부제 day it is.
+
+The sale (purchase_vouchers, reserve_purchase) runs as ONE PostgreSQL statement (vouchers/sql.py),
+prepared once per connection and executed in autocommit: usage claim → tranche UPDATE → purchase →
+wallet credit + ledger line or paper notes, then the statement's own commit. Refusals are named
+afterwards from the statement's diagnostics or a few reads. Other engines (SQLite in `make run`)
+take `_purchase_orm`, the same rules through the ORM. Lock order everywhere: usage row, tranche row,
+wallet row.
 """
 import datetime as dt
 import threading
@@ -19,8 +26,8 @@ from jinju_portal.money import MAX_KRW, discounted_price, to_rate
 from vouchers import months, notes, sql
 from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
                               ReservationStatus)
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, MonthlyUsage, PaperNote,
-                             Purchase, Reservation, Tranche, Wallet, WalletEntry)
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport,
+                             MonthlyUsage, PaperNote, Purchase, Reservation, Tranche, Wallet, WalletEntry)
 from vouchers.selectors import buyer_usage, limits_for_month, month_report_figures  # noqa: F401 (re-export)
 
 VALIDITY = dt.timedelta(days=5 * 365 + 1)  # 5 years from issue (FACTS.md); +1 covers one leap day
@@ -272,7 +279,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
         "ci": ci_hash, "cid": citizen.pk if citizen is not None else None, "name": name, "birth_year": birth_year,
         "now": now, "today": months.seoul(now).date(), "month": month,
         "month_start": months.first_day(month), "year_prefix": month[:4] + "-%",
-        "default_limit": limits_default(), "tid": tid, "medium": medium, "x": x,
+        "default_limit": DEFAULT_MONTHLY_LIMIT, "tid": tid, "medium": medium, "x": x,
         "xp": x if medium == Medium.PAPER else 0, "xm": x if medium == Medium.MOBILE else 0,
         "channel": channel, "api_client_id": getattr(api_client, "pk", None), "user_id": getattr(user, "pk", None),
         "ikey": idempotency_key or "", "expires": _expires(now), "serials": serials, "denoms": denoms,
@@ -316,16 +323,11 @@ def _sell(statement, params, *, x, now, month, medium, refuse_from_reads) -> dic
         if row["purchase_id"] is not None:
             return row
         try:
-            _refuse_from_statement(row, x=x, now=now, month=month, medium=medium, by_ci=params.get("ci") is not None)
+            _refuse_from_statement(row, x=x, now=now, month=month, medium=medium,
+                                   by_ci=params.get("ci") is not None)
         except _Retry:
             continue
     raise RuleViolation("busy", "요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요.")
-
-
-def limits_default() -> int:
-    from vouchers.models import DEFAULT_MONTHLY_LIMIT
-
-    return DEFAULT_MONTHLY_LIMIT
 
 
 def _run(key, params) -> dict:
@@ -348,7 +350,7 @@ def _run(key, params) -> dict:
 
 
 def _refuse_from_statement(row, *, x, now, month, medium, by_ci=True):
-    """The statement wrote no purchase: name why, using its snapshot, and raise (rolling back)."""
+    """The statement wrote nothing (no purchase, no claim): name why from its snapshot and raise."""
     if row["citizen_id"] is None:
         if row["tranche_id"] is None:
             raise _unknown_tranche()
@@ -370,15 +372,8 @@ def _refuse_from_statement(row, *, x, now, month, medium, by_ci=True):
         _check_rules(tranche=snap, birth_year=row["birth_year"], x=x, now=now, usage=usage,
                      limits=limits_for_month(month), citizen_id=row["citizen_id"], month=month, quota_checked=True)
     else:
-        _check_rules(tranche=snap, birth_year=row["birth_year"], x=x, now=now, usage_checked=True,
-                     quota_checked=True)
-        # The usage claim passed and the tranche UPDATE did not: our statement left the tranche row
-        # alone, so this read sees what refused us (a concurrent sale took the quota, or it closed).
-        fresh = Tranche.objects.filter(pk=row["tranche_id"]).first()
-        if fresh is None or not fresh.is_open(now):
-            raise RuleViolation("tranche_not_open", "판매 기간이 아닌 발행 회차입니다.")
-        raise RuleViolation("tranche_sold_out",
-                            f"남은 발행 한도({max(fresh.quota - fresh.sold, 0):,}원)가 구매 금액보다 적습니다.")
+        # Unreachable on PostgreSQL: a claim without a purchase aborts the statement (REFUSED_MARK).
+        _refuse_at_tranche(row["tranche_id"], x=x, now=now)
     if row["admitted"] == 0:  # defensive: the rotation test above should have named it
         raise RuleViolation("not_rotation_day", "5부제 판매일이 아닙니다.")
     raise _Retry()
@@ -590,7 +585,8 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
                              denoms=[], serials=[], reservation_hold=hold)
     params = {
         "cid": citizen.pk, "now": now, "today": months.seoul(now).date(), "month": month,
-        "month_start": months.first_day(month), "year_prefix": month[:4] + "-%", "default_limit": limits_default(),
+        "month_start": months.first_day(month), "year_prefix": month[:4] + "-%",
+        "default_limit": DEFAULT_MONTHLY_LIMIT,
         "tid": tid, "medium": medium, "x": x, "xp": 0, "xm": x, "user_id": getattr(user, "pk", None),
         "hold_until": now + hold,
     }
@@ -842,7 +838,8 @@ def month_rollover(*, now=None) -> dict:
                 continue
             start = months.month_start(month)
             create_tranche(name=f"{month} {Medium(plan.medium).label}", medium=plan.medium, quota=quota,
-                           opens_at=start + dt.timedelta(hours=9), closes_at=months.month_start(months.add_months(month, 1)),
+                           opens_at=start + dt.timedelta(hours=9),
+                           closes_at=months.month_start(months.add_months(month, 1)),
                            discount_rate=plan.discount_rate, rotation=plan.rotation, plan=plan, month=month,
                            carried_in=carried)
             summary["opened"] += 1

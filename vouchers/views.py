@@ -1,6 +1,264 @@
-"""Citizen pages for Jinju Love gift certificates."""
-from django.shortcuts import render
+"""Citizen pages for Jinju Love gift certificates: landing, identity check, web purchase, my vouchers.
+
+Thin: forms read input, `vouchers.services` decides, `vouchers.web` gathers what a page shows and
+drives the payment round trip. Every POST redirects (POST/redirect/GET); refusals become Korean
+messages on the page, never a 500.
+"""
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from jinju_portal.errors import ServiceError
+from vouchers import identity_verification, selectors, services, web
+from vouchers.choices import Medium
+from vouchers.forms import PurchaseForm
+from vouchers.models import Purchase, Reservation
+
+
+def _citizen(request):
+    return selectors.citizen_for_user(request.user)
+
+
+def verified_citizen_required(view):
+    """Signed in (else the login page) and identity-verified (else the verification page)."""
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        citizen = _citizen(request)
+        if citizen is None:
+            return redirect(reverse("vouchers:verify") + "?" + urlencode({"next": request.get_full_path()}))
+        return view(request, citizen, *args, **kwargs)
+    return wrapper
+
+
+def _common(request):
+    verifier = identity_verification.get_verifier()
+    return {"dev_verifier": verifier is not None and verifier.is_development}
 
 
 def index(request):
-    return render(request, "vouchers/index.html")
+    citizen = _citizen(request)
+    return render(request, "vouchers/index.html", {
+        **_common(request),
+        "citizen": citizen,
+        "rows": web.tranche_rows(citizen=citizen),
+        "usage": web.month_summary(citizen=citizen) if citizen else None,
+        "verification_available": identity_verification.get_verifier() is not None,
+    })
+
+
+# --- identity verification -------------------------------------------------------------------------
+
+def _safe_next(request, default):
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                       require_https=request.is_secure()):
+        return target
+    return default
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify(request):
+    next_url = _safe_next(request, reverse("vouchers:buy"))
+    if _citizen(request) is not None:
+        messages.info(request, _("이미 본인확인을 마쳤습니다."))
+        return redirect(next_url)
+    verifier = identity_verification.get_verifier()
+    if verifier is None:
+        return render(request, "vouchers/verify_unavailable.html", {**_common(request)}, status=503)
+    if verifier.form_class is None:  # a provider window (PASS, NICE): send the citizen there
+        return redirect(verifier.start_url(request=request, return_url=request.build_absolute_uri(
+            reverse("vouchers:verify_callback") + "?" + urlencode({"next": next_url}))))
+    form = verifier.form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        error = _link(request, verifier, request.POST)
+        if error is None:
+            return redirect(next_url)
+        form.add_error(None, error)
+    return render(request, "vouchers/verify.html", {**_common(request), "form": form, "verifier": verifier,
+                                                    "next": next_url},
+                  status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify_callback(request):
+    """Where a redirecting provider sends the citizen back with its signed answer."""
+    verifier = identity_verification.get_verifier()
+    if verifier is None or verifier.form_class is not None:
+        raise Http404
+    error = _link(request, verifier, request.POST if request.method == "POST" else request.GET)
+    if error is not None:
+        messages.error(request, error)
+        return redirect("vouchers:index")
+    return redirect(_safe_next(request, reverse("vouchers:buy")))
+
+
+def _link(request, verifier, data):
+    """Verify, then link the account to the citizen of that CI. Returns an error message or None."""
+    try:
+        identity = verifier.complete(request=request, data=data)
+        services.link_citizen(user=request.user, ci=identity.ci, name=identity.name, birth_year=identity.birth_year)
+    except identity_verification.VerificationFailed as exc:
+        return str(exc.message)
+    except ServiceError as exc:
+        return web.refusal_message(exc)
+    messages.success(request, _("본인확인을 마쳤습니다. 이제 상품권을 살 수 있습니다."))
+    return None
+
+
+# --- purchase: reserve → pay → confirm ---------------------------------------------------------------
+
+@verified_citizen_required
+@require_http_methods(["GET", "POST"])
+def buy(request, citizen):
+    rows = web.tranche_rows(citizen=citizen, medium=Medium.MOBILE)
+    form = PurchaseForm(request.POST or None, tranches=[r.tranche for r in rows])
+    gateway = web.gateway()
+    if request.method == "POST" and gateway is None:
+        form.add_error(None, _("지금은 온라인 결제를 사용할 수 없어 구매할 수 없습니다."))
+    elif request.method == "POST" and form.is_valid():
+        tranche_id = form.cleaned_data["tranche"]
+        try:
+            reservation = services.reserve_purchase(tranche_id=tranche_id, citizen=citizen,
+                                                    face_value=form.cleaned_data["face_value"], user=request.user)
+        except ServiceError as exc:
+            message = web.refusal_message(exc, citizen=citizen, tranche_id=tranche_id)
+            field = "face_value" if exc.code == "invalid_face_value" else (
+                "tranche" if exc.code == "invalid_tranche" else None)
+            form.add_error(field, message)
+        else:
+            return redirect("vouchers:reservation", reservation_id=reservation.pk)
+    return render(request, "vouchers/buy.html", {
+        **_common(request), "form": form, "rows": rows, "usage": web.month_summary(citizen=citizen),
+        "citizen": citizen, "payments_available": gateway is not None,
+    }, status=400 if request.method == "POST" else 200)
+
+
+def _own_reservation(request, citizen, reservation_id) -> Reservation:
+    reservation = (Reservation.objects.select_related("tranche", "purchase")
+                   .filter(pk=reservation_id, citizen=citizen).first())
+    if reservation is None:
+        raise Http404
+    return reservation
+
+
+@verified_citizen_required
+def reservation(request, citizen, reservation_id):
+    """The hold (price, countdown, pay) and, once settled, its result."""
+    held = _own_reservation(request, citizen, reservation_id)
+    state = web.reservation_state(held)
+    context = {**_common(request), "reservation": held, "state": state,
+               "usage": web.month_summary(citizen=citizen), "payments_available": web.gateway() is not None}
+    if state == "paid":
+        context["wallet"] = selectors.wallet_statement(citizen=citizen, limit=0)
+    return render(request, "vouchers/reservation.html", context)
+
+
+@verified_citizen_required
+@require_POST
+def pay(request, citizen, reservation_id):
+    held = _own_reservation(request, citizen, reservation_id)
+    if web.reservation_state(held) != "pending":
+        return redirect("vouchers:reservation", reservation_id=held.pk)
+    gateway = web.gateway()
+    if gateway is None:
+        messages.error(request, _("지금은 온라인 결제를 사용할 수 없습니다."))
+        return redirect("vouchers:reservation", reservation_id=held.pk)
+    return_url = request.build_absolute_uri(reverse("vouchers:payment_return", args=[held.pk]))
+    session = gateway.start(reservation=held, return_url=return_url)
+    web.remember_payment(request.session, held.pk, session.reference)
+    if gateway.is_sandbox:
+        return redirect(reverse("vouchers:sandbox", args=[held.pk]) + "?" + urlencode({"ref": session.reference}))
+    return redirect(session.redirect_url)
+
+
+@verified_citizen_required
+def sandbox(request, citizen, reservation_id):
+    """The sandbox gateway's page: a tester chooses 승인 or 실패. No money moves."""
+    gateway = web.gateway()
+    if gateway is None or not gateway.is_sandbox:
+        raise Http404
+    held = _own_reservation(request, citizen, reservation_id)
+    reference = request.GET.get("ref", "")
+    if not web.started_here(request.session, held.pk, reference):
+        raise Http404
+    return render(request, "vouchers/sandbox.html", {**_common(request), "reservation": held,
+                                                     "reference": reference})
+
+
+@verified_citizen_required
+@require_POST
+def payment_return(request, citizen, reservation_id):
+    """The gateway's answer. Submitting it twice settles once (see web.finish_payment)."""
+    held = _own_reservation(request, citizen, reservation_id)
+    reference = request.POST.get("reference", "")
+    if not web.started_here(request.session, held.pk, reference):
+        messages.error(request, _("이 결제 정보를 확인할 수 없습니다. 예약 화면에서 다시 결제해 주세요."))
+        return redirect("vouchers:reservation", reservation_id=held.pk)
+    if web.gateway() is None:
+        messages.error(request, _("지금은 온라인 결제를 사용할 수 없습니다."))
+        return redirect("vouchers:reservation", reservation_id=held.pk)
+    result = web.finish_payment(reservation=held, reference=reference, data=request.POST)
+    if result.state == "paid":
+        messages.success(request, _("결제가 끝나 모바일 지갑에 충전되었습니다."))
+    elif result.state == "failed":
+        messages.error(request, _("결제가 승인되지 않았습니다. 잡아 두었던 발행 한도와 이번 달 한도를 돌려놓았습니다."))
+    else:
+        messages.error(request, _("결제 기한(10분)이 지나 예약이 해제되었습니다.") + (
+            " " + _("결제한 금액은 환불됩니다.") if result.refunded else ""))
+    return redirect("vouchers:reservation", reservation_id=held.pk)
+
+
+@verified_citizen_required
+@require_POST
+def give_up(request, citizen, reservation_id):
+    """The citizen abandons the hold: give it back now rather than in ten minutes."""
+    held = _own_reservation(request, citizen, reservation_id)
+    services.fail_reservation(reservation_id=held.pk)
+    messages.info(request, _("예약을 취소했습니다. 잡아 두었던 한도를 돌려놓았습니다."))
+    return redirect("vouchers:buy")
+
+
+# --- 내 상품권 ----------------------------------------------------------------------------------------
+
+@verified_citizen_required
+def mine(request, citizen):
+    statement = selectors.wallet_statement(citizen=citizen)
+    purchases = selectors.purchases_of(citizen=citizen)
+    return render(request, "vouchers/mine.html", {
+        **_common(request), "citizen": citizen, "balance": statement["balance"],
+        "entries": [(e, web.entry_description(e)) for e in statement["entries"]],
+        "usage": web.month_summary(citizen=citizen),
+        "purchases": [(p, web.offers_cancel(p, user=request.user)) for p in purchases],
+    })
+
+
+@verified_citizen_required
+@require_http_methods(["GET", "POST"])
+def cancel(request, citizen, purchase_id):
+    """A confirmation step, then services.cancel_purchase (7 days, unused) decides."""
+    purchase = Purchase.objects.select_related("tranche").filter(pk=purchase_id, citizen=citizen).first()
+    if purchase is None:
+        raise Http404
+    if request.method == "POST":
+        try:
+            web.cancel_web_purchase(purchase=purchase, user=request.user)
+        except ServiceError as exc:
+            messages.error(request, web.refusal_message(exc) if exc.code != "not_found" else
+                           _("이 구매는 누리집에서 취소할 수 없습니다. 구매한 곳(은행 창구·앱)에 문의해 주세요."))
+        else:
+            messages.success(request, _("구매를 취소했습니다. 지갑에서 %(amount)s을 차감하고 이번 달 한도를 돌려놓았습니다.")
+                             % {"amount": f"{purchase.face_value:,}원"})
+        return redirect("vouchers:mine")
+    return render(request, "vouchers/cancel_confirm.html", {
+        **_common(request), "purchase": purchase, "offered": web.offers_cancel(purchase, user=request.user)})

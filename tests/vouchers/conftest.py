@@ -46,7 +46,8 @@ def race(fn, args_list, timeout=60):
 def assert_invariants():
     """DESIGN.md invariants 1–3 over the whole database."""
     for tranche in Tranche.objects.all():
-        live = Purchase.objects.filter(tranche=tranche, status="completed").aggregate(s=Sum("face_value", default=0))["s"]
+        live = Purchase.objects.filter(tranche=tranche, status="completed").aggregate(
+            s=Sum("face_value", default=0))["s"]
         held = tranche.reservations.filter(status="held").aggregate(s=Sum("face_value", default=0))["s"]
         assert 0 <= tranche.sold <= tranche.quota
         assert tranche.sold == live + held, (tranche, tranche.sold, live, held)

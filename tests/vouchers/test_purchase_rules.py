@@ -170,7 +170,8 @@ def test_limit_counts_paper_and_mobile_together(path):
 
 def test_policy_change_never_rewrites_a_past_month(path):
     LimitPolicyFactory(effective_from=dt.date(2021, 1, 1), monthly_limit=300_000)
-    tranche = TrancheFactory(opens_at=dt.datetime(2021, 1, 1, tzinfo=KST), closes_at=dt.datetime(2021, 4, 1, tzinfo=KST))
+    tranche = TrancheFactory(opens_at=dt.datetime(2021, 1, 1, tzinfo=KST),
+                             closes_at=dt.datetime(2021, 4, 1, tzinfo=KST))
     buy(tranche, face_value=300_000, now=dt.datetime(2021, 1, 20, tzinfo=KST))
     services.create_limit_policy(effective_from=dt.date(2021, 2, 1), monthly_limit=200_000,
                                  now=dt.datetime(2021, 1, 25, tzinfo=KST))

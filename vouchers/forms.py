@@ -1,0 +1,44 @@
+"""Forms of the citizen pages: they read what was typed; the services decide what may be bought."""
+import re
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from jinju_portal.money import MAX_KRW
+
+_AMOUNT_NOISE = re.compile(r"[,\s원]")
+
+
+class PurchaseForm(forms.Form):
+    """Which open mobile tranche and how much face value. Units (1,000원) and limits are checked by
+    services.reserve_purchase, whose refusals the view places on these fields."""
+
+    tranche = forms.IntegerField(label=_("발행 회차"), min_value=1, widget=forms.Select,
+                                 error_messages={"required": _("발행 회차를 골라 주세요."),
+                                                 "invalid": _("판매 중인 발행 회차를 골라 주세요."),
+                                                 "min_value": _("판매 중인 발행 회차를 골라 주세요.")})
+    face_value = forms.CharField(label=_("구매 금액(액면가)"), max_length=30, strip=True,
+                                 help_text=_("1,000원 단위. 예: 50,000"),
+                                 error_messages={"required": _("구매할 금액을 입력해 주세요."),
+                                                 "max_length": _("금액이 너무 큽니다.")},
+                                 widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off",
+                                                               "placeholder": "50,000"}))
+
+    def __init__(self, *args, tranches=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # A tranche that closed between GET and POST is still a valid choice here, so the service
+        # answers with its own reason (판매 기간 아님) instead of a generic "invalid choice".
+        self.fields["tranche"].widget.choices = [("", _("회차를 고르세요"))] + [(t.pk, t.name) for t in tranches]
+        if len(tranches) == 1 and not self.is_bound:
+            self.initial.setdefault("tranche", tranches[0].pk)
+
+    def clean_face_value(self):
+        raw = _AMOUNT_NOISE.sub("", self.cleaned_data["face_value"])
+        if not raw.isascii() or not raw.isdigit():
+            raise forms.ValidationError(_("금액은 원 단위의 숫자로만 입력해 주세요. 예: 50,000"), code="invalid")
+        value = int(raw)
+        if value <= 0:
+            raise forms.ValidationError(_("금액은 0원보다 커야 합니다."), code="invalid")
+        if value > MAX_KRW:
+            raise forms.ValidationError(_("금액이 너무 큽니다."), code="invalid")
+        return value

@@ -1,0 +1,224 @@
+"""Page-level orchestration of the citizen pages: what to show, and the payment round trip.
+
+No business rule lives here: every decision (may this citizen buy, is the hold still there, may this
+purchase be cancelled) is the services'; this module gathers what a page shows, turns refusal codes
+into Korean sentences, and drives the gateway → services hand-over of a web payment.
+"""
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
+
+from jinju_portal.errors import ServiceError
+from vouchers import months, payments, selectors, services
+from vouchers.choices import PurchaseStatus, ReservationStatus
+from vouchers.models import Purchase, Reservation, Tranche
+
+logger = logging.getLogger(__name__)
+
+SESSION_PAYMENTS = "vouchers_payment_references"
+
+
+# --- what the landing page shows -----------------------------------------------------------------
+
+@dataclass
+class TrancheRow:
+    tranche: Tranche
+    remaining: int
+    percent_left: float
+    rotation_day: int | None  # 1–5 while the 5부제 applies, else None
+    rotation_digits: tuple[int, int] | None
+    admits_me: bool | None  # None: not signed in / not verified, or no rotation today
+    discount_percent: str  # "10" for 0.1000
+
+
+def tranche_rows(*, citizen=None, now=None, medium=None) -> list[TrancheRow]:
+    now = months.now_or(now)
+    rows = []
+    for tranche in selectors.open_tranches(now=now, medium=medium):
+        remaining = max(tranche.quota - tranche.sold, 0)
+        percent = round(remaining * 100 / tranche.quota, 1) if tranche.quota else 0.0
+        day = services.rotation_day(tranche, now) if tranche.rotation else None
+        if day is not None and day > 5:
+            day = None
+        admits = None
+        if day is not None and citizen is not None:
+            admits = services.rotation_admits(tranche=tranche, birth_year=citizen.birth_year, now=now)
+        rows.append(TrancheRow(tranche=tranche, remaining=remaining, percent_left=percent, rotation_day=day,
+                               rotation_digits=(day % 10, (day + 5) % 10) if day else None, admits_me=admits,
+                               discount_percent=percent_text(tranche.discount_rate)))
+    return rows
+
+
+def percent_text(rate) -> str:
+    """Decimal("0.1000") -> "10", Decimal("0.0333") -> "3.33"."""
+    text = f"{rate * 100:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def month_summary(*, citizen, now=None) -> dict:
+    """{month, limit, purchased, remaining}; a citizen who never bought has the full limit."""
+    return selectors.buyer_usage(citizen=citizen, now=months.now_or(now))
+
+
+# --- refusal codes → Korean sentences --------------------------------------------------------------
+
+def refusal_message(exc: ServiceError, *, citizen=None, tranche_id=None, now=None) -> str:
+    """One clear Korean sentence per refusal code; figures come from fresh reads."""
+    now = months.now_or(now)
+    code = exc.code
+    tranche = Tranche.objects.filter(pk=tranche_id).first() if isinstance(tranche_id, int) else None
+    if code == "tranche_not_open":
+        return _("지금은 이 회차의 판매 기간이 아닙니다. 판매 중인 회차를 골라 주세요.")
+    if code == "not_rotation_day" and tranche is not None:
+        day = services.rotation_day(tranche, now)
+        return _("오늘은 5부제 판매 %(day)d일째라 출생 연도 끝자리가 %(a)d 또는 %(b)d인 분만 살 수 있습니다. "
+                 "판매 6일째부터는 누구나 살 수 있습니다.") % {"day": day, "a": day % 10, "b": (day + 5) % 10}
+    if code == "not_rotation_day":
+        return _("오늘은 5부제 판매일이 아닙니다.")
+    if code == "monthly_limit_exceeded":
+        if citizen is not None:
+            usage = month_summary(citizen=citizen, now=now)
+            return _("이번 달 구매 한도를 넘습니다. 이번 달에 더 살 수 있는 금액은 %(remaining)s입니다.") % {
+                "remaining": f"{usage['remaining']:,}원"}
+        return _("이번 달 구매 한도를 넘습니다.")
+    if code == "yearly_limit_exceeded":
+        return _("올해 구매 한도를 넘습니다.")
+    if code == "tranche_sold_out":
+        if tranche is not None:
+            return _("이 회차의 남은 발행 한도(%(remaining)s)가 구매 금액보다 적습니다.") % {
+                "remaining": f"{max(tranche.quota - tranche.sold, 0):,}원"}
+        return _("이 회차는 다 팔렸습니다.")
+    if code == "invalid_face_value":
+        return _("금액은 1,000원 단위로 입력해 주세요.")
+    if code == "invalid_tranche":
+        return _("판매 중인 모바일 상품권 회차를 골라 주세요.")
+    if code == "invalid_buyer":
+        return _("본인확인 정보(이름·출생 연도)가 올바르지 않습니다.")
+    if code == "reservation_expired":
+        return _("결제 기한(10분)이 지나 예약이 해제되었습니다. 처음부터 다시 구매해 주세요.")
+    if code == "busy":
+        return _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요.")
+    if code == "cancel_window_closed":
+        return _("구매 후 7일이 지나 취소할 수 없습니다.")
+    if code == "already_used":
+        return _("이미 사용한 금액이 있어 취소할 수 없습니다.")
+    if code == "citizen_linked_elsewhere":
+        return _("이 본인확인 정보는 이미 다른 계정과 연결되어 있습니다.")
+    if code == "not_found":
+        return _("찾을 수 없습니다.")
+    return exc.detail
+
+
+# --- the payment round trip: reserve (services) → gateway → confirm or fail (services) ------------
+
+def gateway() -> payments.PaymentGateway | None:
+    """The configured gateway, or None when online payment is not set up (pages say so)."""
+    try:
+        return payments.get_gateway()
+    except (ImproperlyConfigured, ImportError):
+        logger.exception("no usable payment gateway")
+        return None
+
+
+def reservation_state(reservation: Reservation, now=None) -> str:
+    """pending | paid | failed | expired, as the page shows it. A hold past its window counts as
+    expired even before the every-minute job has released it."""
+    now = months.now_or(now)
+    if reservation.status == ReservationStatus.CONFIRMED:
+        return "paid"
+    if reservation.status == ReservationStatus.FAILED:
+        return "failed"
+    if reservation.status == ReservationStatus.RELEASED or reservation.expires_at <= now:
+        return "expired"
+    return "pending"
+
+
+def remember_payment(session, reservation_id: int, reference: str) -> None:
+    """The references this browser started, so a return can only settle a payment it began."""
+    refs = session.get(SESSION_PAYMENTS, {})
+    refs.setdefault(str(reservation_id), [])
+    if reference not in refs[str(reservation_id)]:
+        refs[str(reservation_id)] = (refs[str(reservation_id)] + [reference])[-5:]
+    session[SESSION_PAYMENTS] = refs
+
+
+def started_here(session, reservation_id: int, reference: str) -> bool:
+    return reference in session.get(SESSION_PAYMENTS, {}).get(str(reservation_id), [])
+
+
+@dataclass
+class PaymentResult:
+    state: str  # paid | failed | expired
+    purchase: Purchase | None = None
+    refunded: bool = False
+
+
+def finish_payment(*, reservation: Reservation, reference: str, data, now=None) -> PaymentResult:
+    """Verify the gateway's answer and hand it to the services.
+
+    Paid: confirm (idempotent in the service: a second "pay" returns the same purchase). If another
+    payment already confirmed the hold, this one is refunded, so a double submit never charges twice.
+    If the hold is gone, the payment is refunded. Not paid: the hold is given back at once."""
+    now = months.now_or(now)
+    gw = gateway()
+    if gw is None:
+        raise ImproperlyConfigured("no payment gateway")
+    outcome = gw.verify(reference=reference, amount=reservation.price, data=data)
+    if not outcome.paid:
+        services.fail_reservation(reservation_id=reservation.pk, now=now)
+        reservation.refresh_from_db()
+        if reservation.status == ReservationStatus.CONFIRMED:  # an earlier payment went through
+            return PaymentResult("paid", purchase=reservation.purchase)
+        return PaymentResult("failed" if reservation.status == ReservationStatus.FAILED else "expired")
+    try:
+        purchase = services.confirm_reservation(reservation_id=reservation.pk, payment_reference=outcome.reference,
+                                                now=now)
+    except ServiceError as exc:
+        if exc.code != "reservation_expired":
+            raise
+        gw.refund(reference=outcome.reference, amount=reservation.price)
+        return PaymentResult("expired", refunded=True)
+    reservation.refresh_from_db()
+    if reservation.payment_reference != outcome.reference[:100]:
+        # this answer is a second payment of a hold that an earlier one already paid
+        gw.refund(reference=outcome.reference, amount=reservation.price)
+        return PaymentResult("paid", purchase=purchase, refunded=True)
+    return PaymentResult("paid", purchase=purchase)
+
+
+# --- "내 상품권" ---------------------------------------------------------------------------------
+
+def entry_description(entry) -> str:
+    """What a ledger line was, in words: "구매 충전 (구매 #12)"."""
+    label = entry.get_kind_display()
+    if entry.purchase_id:
+        return _("%(kind)s (구매 #%(id)d)") % {"kind": label, "id": entry.purchase_id}
+    return str(label)
+
+
+def offers_cancel(purchase: Purchase, *, user, now=None) -> bool:
+    """Whether to show a cancel button. A hint only: the service decides on the POST (and also
+    refuses when part of it was used); it lets the buying web account cancel within the window."""
+    now = months.now_or(now)
+    return (purchase.status == PurchaseStatus.COMPLETED and purchase.user_id == user.pk
+            and now - purchase.created_at <= services.CANCEL_WINDOW)
+
+
+def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
+    """services.cancel_purchase, then give the payment back through the gateway that took it.
+
+    Returns True when this call cancelled it (a repeated submit finds it cancelled already and
+    refunds nothing: the service stamps `cancelled_at` with our `now` only when it cancels)."""
+    now = months.now_or(now)
+    cancelled = services.cancel_purchase(purchase_id=purchase.pk, user=user, now=now)
+    if cancelled.cancelled_at != now:
+        return False
+    paid = Reservation.objects.filter(purchase=cancelled).exclude(payment_reference="").first()
+    gw = gateway() if paid is not None else None
+    if gw is not None:
+        gw.refund(reference=paid.payment_reference, amount=cancelled.price)
+    elif paid is not None:
+        logger.error("purchase %s cancelled but no gateway to refund %s", cancelled.pk, paid.payment_reference)
+    return True
