@@ -1,0 +1,64 @@
+"""Fixtures of the citizen-page tests: sandbox payments and the dev verifier on, signed-in users."""
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.vouchers.factories import CitizenFactory, TrancheFactory
+from vouchers import services
+
+PASSWORD = "jinju-test-2026"
+
+
+@pytest.fixture(autouse=True)
+def _web_settings(settings):
+    """pytest-django runs with DEBUG=False, where both test doubles are off by default: switch them on
+    explicitly, as a development or staging deployment would."""
+    settings.DEV_IDENTITY_VERIFIER = True
+    settings.VOUCHERS_SANDBOX_PAYMENTS = True
+    settings.VOUCHERS_PAYMENT_GATEWAY = ""
+    services._MEDIUM_CACHE.clear()
+    yield settings
+    services._MEDIUM_CACHE.clear()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A Korean browser: the pages are Korean first."""
+    return {**browser_context_args, "locale": "ko-KR"}
+
+
+@pytest.fixture
+def make_user(db):
+    counter = {"n": 0}
+
+    def _make(username=None):
+        counter["n"] += 1
+        return get_user_model().objects.create_user(username=username or f"web{counter['n']}", password=PASSWORD)
+
+    return _make
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user("jinju")
+
+
+@pytest.fixture
+def anon_client(client):
+    return client
+
+
+@pytest.fixture
+def signed_in(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def citizen(user):
+    """The signed-in user, verified: linked to a citizen born in 1980."""
+    return CitizenFactory(user=user, birth_year=1980)
+
+
+@pytest.fixture
+def tranche(db):
+    return TrancheFactory(name="2026년 모바일 1차", quota=10_000_000)
