@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
-from vouchers import services
+from vouchers import payments, services
 
 PASSWORD = "jinju-test-2026"
 
@@ -62,3 +62,19 @@ def citizen(user):
 @pytest.fixture
 def tranche(db):
     return TrancheFactory(name="2026년 모바일 1차", quota=10_000_000)
+
+
+class RecordingGateway(payments.SandboxPaymentGateway):
+    """The sandbox, remembering refunds (class-level: the pages build a new instance per request)."""
+
+    refunds: list = []
+
+    def refund(self, *, reference, amount):
+        RecordingGateway.refunds.append((reference, amount))
+
+
+@pytest.fixture
+def recording_gateway(settings):
+    settings.VOUCHERS_PAYMENT_GATEWAY = "tests.vouchers_web.conftest.RecordingGateway"
+    RecordingGateway.refunds = []
+    return RecordingGateway

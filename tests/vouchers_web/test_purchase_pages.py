@@ -11,24 +11,8 @@ from django.utils import timezone
 
 from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
-from vouchers import months, payments, services
+from vouchers import months, payments, services  # noqa: F401
 from vouchers.models import MonthlyUsage, Purchase, Reservation, Tranche, Wallet, WalletEntry
-
-
-class RecordingGateway(payments.SandboxPaymentGateway):
-    """The sandbox, remembering refunds (class-level: the view builds a new instance per request)."""
-
-    refunds: list = []
-
-    def refund(self, *, reference, amount):
-        RecordingGateway.refunds.append((reference, amount))
-
-
-@pytest.fixture
-def recording_gateway(settings):
-    settings.VOUCHERS_PAYMENT_GATEWAY = "tests.vouchers_web.test_purchase_pages.RecordingGateway"
-    RecordingGateway.refunds = []
-    return RecordingGateway
 
 
 def reserve(client, tranche, amount="50,000"):

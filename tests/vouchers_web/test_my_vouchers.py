@@ -1,0 +1,101 @@
+"""내 상품권: wallet balance and ledger, the month's usage, purchases, and cancelling with a confirmation step."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.vouchers.conftest import assert_invariants
+from tests.vouchers.factories import CitizenFactory, TrancheFactory
+from tests.vouchers_web.test_purchase_pages import answer, reserve, start_payment
+from vouchers import services
+from vouchers.models import MonthlyUsage, Purchase, Tranche, Wallet
+
+
+def buy_on_the_web(client, tranche, amount="50,000"):
+    reservation = reserve(client, tranche, amount)
+    answer(client, reservation, start_payment(client, reservation), "paid")
+    return Purchase.objects.get(reservation=reservation)
+
+
+@pytest.mark.django_db
+def test_my_page_shows_balance_ledger_usage_and_purchases(signed_in, citizen, tranche):
+    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="zeropay_app")
+    web = buy_on_the_web(signed_in, tranche)
+    page = signed_in.get(reverse("vouchers:mine")).content.decode()
+    assert 'id="wallet-balance">80,000원' in page
+    assert 'id="usage-purchased">80,000원' in page and 'id="usage-remaining">220,000원' in page
+    assert f"구매 충전 (구매 #{web.pk})" in page and "+50,000원" in page
+    assert "<td class=\"num\">80,000원</td>" in page  # balance after the second credit
+    assert "제로페이 앱" in page and "누리집" in page and "구매 완료" in page
+    # the web purchase may be cancelled here; the app's purchase only where it was bought
+    assert reverse("vouchers:cancel", args=[web.pk]) in page
+    app = Purchase.objects.get(channel="zeropay_app")
+    assert reverse("vouchers:cancel", args=[app.pk]) not in page
+
+
+@pytest.mark.django_db
+def test_cancel_asks_for_confirmation_then_gives_everything_back(signed_in, citizen, tranche):
+    purchase = buy_on_the_web(signed_in, tranche)
+    confirm = signed_in.get(reverse("vouchers:cancel", args=[purchase.pk])).content.decode()
+    assert "네, 구매를 취소합니다" in confirm and "7일" in confirm
+    assert Purchase.objects.get().status == "completed"  # a GET changes nothing
+    response = signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    assert response["Location"] == reverse("vouchers:mine")
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "구매를 취소했습니다" in page and "구매 취소" in page
+    assert 'id="wallet-balance">0원' in page and 'id="usage-remaining">300,000원' in page
+    assert Purchase.objects.get().status == "cancelled"
+    assert Tranche.objects.get().sold == 0 and MonthlyUsage.objects.get().purchased == 0
+    assert reverse("vouchers:cancel", args=[purchase.pk]) + '"' not in page  # no button any more
+    # a repeated confirmation changes nothing
+    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    assert Wallet.objects.get().balance == 0 and Wallet.objects.get().entries.count() == 2
+    assert_invariants()
+
+
+@pytest.mark.django_db
+def test_cancelling_a_paid_web_purchase_refunds_the_payment_once(signed_in, citizen, tranche, recording_gateway):
+    purchase = buy_on_the_web(signed_in, tranche)
+    reference = purchase.reservation.payment_reference
+    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    assert recording_gateway.refunds == [(reference, 45_000)]
+
+
+@pytest.mark.django_db
+def test_cancel_after_seven_days_is_refused_with_a_message(signed_in, citizen, user):
+    old = TrancheFactory(opens_at=timezone.now() - dt.timedelta(days=20))
+    bought = services.purchase_vouchers(tranche_id=old.pk, citizen=citizen, face_value=10_000, channel="web",
+                                        user=user, now=timezone.now() - dt.timedelta(days=8))
+    page = signed_in.get(reverse("vouchers:mine")).content.decode()
+    assert reverse("vouchers:cancel", args=[bought.id]) not in page
+    assert "누리집에서 취소할 수 없습니다" in signed_in.get(reverse("vouchers:cancel", args=[bought.id])).content.decode()
+    response = signed_in.post(reverse("vouchers:cancel", args=[bought.id]))
+    assert "구매 후 7일이 지나 취소할 수 없습니다." in signed_in.get(response["Location"]).content.decode()
+    assert Purchase.objects.get().status == "completed" and Wallet.objects.get().balance == 10_000
+
+
+@pytest.mark.django_db
+def test_a_purchase_made_elsewhere_cannot_be_cancelled_here(signed_in, citizen, tranche):
+    bought = services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=10_000,
+                                        channel="zeropay_app")
+    response = signed_in.post(reverse("vouchers:cancel", args=[bought.id]))
+    assert "구매한 곳(은행 창구·앱)에 문의해 주세요" in signed_in.get(response["Location"]).content.decode()
+    assert Purchase.objects.get().status == "completed"
+
+
+@pytest.mark.django_db
+def test_someone_elses_purchase_is_not_found(signed_in, citizen, tranche, make_user):
+    other = CitizenFactory(user=make_user())
+    theirs = services.purchase_vouchers(tranche_id=tranche.pk, citizen=other, face_value=10_000, channel="web",
+                                        user=other.user)
+    assert signed_in.get(reverse("vouchers:cancel", args=[theirs.id])).status_code == 404
+    assert signed_in.post(reverse("vouchers:cancel", args=[theirs.id])).status_code == 404
+    assert Purchase.objects.get().status == "completed"
+
+
+@pytest.mark.django_db
+def test_an_empty_wallet_page_for_a_new_citizen(signed_in, citizen):
+    page = signed_in.get(reverse("vouchers:mine")).content.decode()
+    assert 'id="wallet-balance">0원' in page and "아직 구매 내역이 없습니다." in page
