@@ -44,7 +44,7 @@ def _setting(name, default):
     return getattr(settings, name, default)
 
 
-def _fast_sql() -> bool:
+def fast_sql() -> bool:
     """The one-statement purchase needs PostgreSQL; `make run`'s SQLite takes the ORM path."""
     return connection.vendor == "postgresql" and _setting("VOUCHERS_FAST_SQL", True)
 
@@ -224,6 +224,23 @@ class PurchaseResult:
                 "buyer_month_remaining": self.buyer_month_remaining, "serials": list(self.serials)}
 
 
+@dataclass(frozen=True)
+class SaleIdempotency:
+    """An Idempotency-Key to settle inside the sale statement (see sql.KEYED_ANSWER): the shared
+    record's owner, key and request hash, and `created_at` exactly as the API answer shows it."""
+    owner: str
+    key: str
+    request_hash: str
+    created_at_text: str
+
+
+class AlreadyAnswered(RuleViolation):
+    """This Idempotency-Key already has a stored answer: the caller replays it."""
+
+    def __init__(self):
+        super().__init__("idempotent_replay", "이미 처리된 요청입니다.")
+
+
 class _Retry(Exception):
     """The statement lost a harmless race before writing anything (a brand-new buyer inserted by a
     concurrent request after our snapshot): run it again."""
@@ -237,13 +254,17 @@ def _channel(value) -> str:
 
 def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = None, citizen: Citizen | None = None,
                       face_value, channel: str, api_client=None, user=None, buyer_name: str | None = None,
-                      buyer_birth_year: int | None = None, idempotency_key: str = "", now=None) -> PurchaseResult:
+                      buyer_birth_year: int | None = None, idempotency_key: str = "",
+                      idempotency: SaleIdempotency | None = None, now=None) -> PurchaseResult:
     """Sell `face_value` of a tranche to one buyer (by identity CI or an existing Citizen).
 
     Paper: issues whole notes, largest first, serials in the answer. Mobile: credits the buyer's
     wallet with a ledger line. Refusals (first failing, in order): tranche_not_open,
     invalid_buyer / not_rotation_day, invalid_face_value, monthly_limit_exceeded (or
     yearly_limit_exceeded when the city sets a yearly cap), tranche_sold_out.
+
+    `idempotency` (PostgreSQL): store the API answer under that key in the same statement; a key
+    already answered raises AlreadyAnswered (the caller replays the stored answer).
     """
     now = months.now_or(now)
     x = clean_face_value(face_value)
@@ -270,7 +291,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
 
     denoms = notes.note_breakdown(x) if medium == Medium.PAPER else []
     serials = [notes.new_serial() for _ in denoms]
-    if not _fast_sql():
+    if not fast_sql():
         return _purchase_orm(tid=tid, ci_hash=ci_hash, citizen=citizen, name=name, birth_year=birth_year, x=x,
                              channel=channel, api_client=api_client, user=user, ikey=idempotency_key, now=now,
                              month=month, denoms=denoms, serials=serials)
@@ -284,7 +305,10 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
         "channel": channel, "api_client_id": getattr(api_client, "pk", None), "user_id": getattr(user, "pk", None),
         "ikey": idempotency_key or "", "expires": _expires(now), "serials": serials, "denoms": denoms,
     }
-    statement = (citizen is None, "purchase", medium)
+    if idempotency is not None:
+        params.update(io=idempotency.owner, ik=idempotency.key, ih=idempotency.request_hash,
+                      created_at_text=idempotency.created_at_text, ikey=idempotency.key)
+    statement = (citizen is None, "purchase_keyed" if idempotency is not None else "purchase", medium)
     row = _sell(statement, params, x=x, now=now, month=month, medium=medium,
                 refuse_from_reads=lambda: _refuse_from_reads(tid=tid, ci_hash=ci_hash, citizen=citizen,
                                                              birth_year=birth_year, x=x, now=now, month=month))
@@ -312,6 +336,8 @@ def _sell(statement, params, *, x, now, month, medium, refuse_from_reads) -> dic
         except DataError as exc:
             if sql.REFUSED_MARK not in str(exc):
                 raise
+            if f"{sql.REFUSED_MARK}:replay" in str(exc):
+                raise AlreadyAnswered() from None
             # The statement undid its own claims; name the refusal from fresh reads, in order.
             if f"{sql.REFUSED_MARK}:usage" in str(exc):
                 # open, rotation, amount and the month usage passed: only the tranche UPDATE refused
@@ -579,7 +605,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, user=None, now
         _refuse_from_reads(tid=tid, ci_hash=None, citizen=citizen, birth_year=None, x=x, now=now, month=month)
         raise InvalidInput("invalid_face_value", "한 번에 살 수 있는 최대 금액을 넘습니다.",
                            {"face_value": ["한 번에 살 수 있는 최대 금액을 넘습니다."]})
-    if not _fast_sql():
+    if not fast_sql():
         return _purchase_orm(tid=tid, ci_hash=None, citizen=citizen, name="", birth_year=None, x=x,
                              channel=Channel.WEB, api_client=None, user=user, ikey="", now=now, month=month,
                              denoms=[], serials=[], reservation_hold=hold)

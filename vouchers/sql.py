@@ -155,6 +155,26 @@ n AS (
     RETURNING id
 ),"""
 
+# With an Idempotency-Key (API sales): the stored answer is written by the same statement, into the
+# shared idempotency table (jinju_portal.api.idempotency uses the same rows), so a keyed sale is still
+# one autocommit statement instead of a claim, a savepoint, the sale, an update and a commit while the
+# tranche row stays locked. The record goes in LAST: a concurrent replay of the same key does the
+# sale's work, meets the first request's committed record here (ON CONFLICT waits for it), finds no
+# row and aborts (REFUSED_MARK ":replay"), and the view answers from the record.
+IDEMPOTENCY_TABLE = "portal_idempotencyrecord"
+KEYED_ANSWER = """
+k AS (
+    INSERT INTO portal_idempotencyrecord (owner, "key", request_hash, created_at, status_code, response_body)
+    SELECT %(io)s, %(ik)s, %(ih)s, %(now)s, 201, jsonb_build_object(
+               'id', p.id, 'tranche', %(tid)s, 'medium', %(medium)s, 'face_value', %(x)s, 'price', p.price,
+               'status', 'completed', 'created_at', %(created_at_text)s, 'month', %(month)s,
+               'buyer_month_purchased', u.purchased, 'buyer_month_remaining', u.monthly_limit - u.purchased,
+               'serials', to_jsonb(%(serials)s::varchar[]))
+      FROM p, u
+    ON CONFLICT (owner, "key") DO NOTHING
+    RETURNING id
+),"""
+
 # Web flow: the same claims, but a held reservation instead of a purchase (payment comes later).
 RESERVATION = """
 p AS (
@@ -183,6 +203,8 @@ SELECT p.id, p.price, u.purchased, u.monthly_limit,
        (SELECT count(*) FROM ok) AS admitted,
        CASE WHEN p.id IS NULL AND (u.citizen_id IS NOT NULL OR __WROTE_CITIZEN__)
             THEN ('__REFUSED_MARK__:' || CASE WHEN u.citizen_id IS NOT NULL THEN 'usage' ELSE 'citizen' END)::integer
+            WHEN p.id IS NOT NULL AND __KEY_TAKEN__
+            THEN ('__REFUSED_MARK__:replay:' || p.id::text)::integer
        END AS refused_after_write
   FROM done
   LEFT JOIN c ON true
@@ -196,21 +218,28 @@ RESULT_COLUMNS = ("purchase_id", "price", "month_purchased", "month_limit", "cit
                   "quota", "admitted", "refused_after_write")
 
 
+KINDS = ("purchase", "purchase_keyed", "reservation")
+
+
 def build(*, by_ci: bool, kind: str, medium: str) -> str:
-    """kind: "purchase" or "reservation"."""
+    """kind: "purchase", "purchase_keyed" (with the idempotent answer) or "reservation"."""
     parts = ["WITH", CITIZEN_BY_CI if by_ci else CITIZEN_BY_ID, RULES]
     if kind == "reservation":
         parts.append(RESERVATION)
     else:
         parts.append(PURCHASE)
         parts.append(MOBILE_CREDIT if medium == "mobile" else PAPER_NOTES)
-    parts.append(RESULT.replace("__WROTE_CITIZEN__", "EXISTS (SELECT 1 FROM c_ins)" if by_ci else "false"))
+        if kind == "purchase_keyed":
+            parts.append(KEYED_ANSWER)
+    result = RESULT.replace("__WROTE_CITIZEN__", "EXISTS (SELECT 1 FROM c_ins)" if by_ci else "false")
+    result = result.replace("__KEY_TAKEN__", "NOT EXISTS (SELECT 1 FROM k)" if kind == "purchase_keyed" else "false")
+    parts.append(result)
     return "\n".join(parts)
 
 
 STATEMENTS = {
     (by_ci, kind, medium): build(by_ci=by_ci, kind=kind, medium=medium)
-    for by_ci in (True, False) for kind in ("purchase", "reservation") for medium in ("paper", "mobile")
+    for by_ci in (True, False) for kind in KINDS for medium in ("paper", "mobile")
 }
 
 
@@ -228,6 +257,7 @@ PARAM_TYPES = {
     "tid": "bigint", "medium": "varchar", "x": "bigint", "xp": "bigint", "xm": "bigint", "channel": "varchar",
     "api_client_id": "bigint", "user_id": "integer", "ikey": "varchar", "expires": "timestamptz",
     "serials": "varchar[]", "denoms": "bigint[]", "hold_until": "timestamptz",
+    "io": "varchar", "ik": "varchar", "ih": "varchar", "created_at_text": "text",
 }
 _PARAM = re.compile(r"%\((\w+)\)s")
 

@@ -296,3 +296,25 @@ def test_openapi_documents_every_voucher_status_code(api):
     for path in ("/api/v1/vouchers/plans/", "/api/v1/vouchers/tranches/", "/api/v1/vouchers/tranches/{id}/",
                  "/api/v1/vouchers/purchases/{id}/", "/api/v1/vouchers/buyers/usage/"):
         assert path in paths
+
+
+def test_keyed_sale_on_the_portable_path_uses_the_shared_decorator(agent, mobile, settings):
+    settings.VOUCHERS_FAST_SQL = False
+    _client, http = agent
+    body = {"tranche": mobile.pk, "buyer_ci": "CI-PORTABLE", "face_value": 10_000}
+    first = post_purchase(http, body, headers={HEADER: "portable-1"})
+    again = post_purchase(http, body, headers={HEADER: "portable-1"})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert Purchase.objects.count() == 1
+    record = IdempotencyRecord.objects.get(key="portable-1")
+    assert record.response_body == first.json()
+
+
+def test_keyed_sale_stores_exactly_the_answer_it_gave(agent, paper):
+    _client, http = agent
+    first = post_purchase(http, {"tranche": paper.pk, "buyer_ci": "CI-STORED", "face_value": 25_000},
+                          headers={HEADER: "stored-1"})
+    assert first.status_code == 201
+    record = IdempotencyRecord.objects.get(key="stored-1")
+    assert (record.status_code, record.response_body) == (201, first.json())
+    assert Purchase.objects.get().idempotency_key == "stored-1"

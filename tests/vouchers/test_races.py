@@ -209,3 +209,27 @@ def test_pgbench_script_runs_the_sale_statement_and_keeps_invariants(tmp_path):
     assert Purchase.objects.filter(tranche=mobile).count() == mobile.sold // 30_000 == 200
     assert paper.sold == 200 * 30_000 and PaperNote.objects.filter(tranche=paper).count() == 200 * 3
     assert_invariants()
+
+
+def test_a_keyed_sale_over_http_is_one_statement_and_replays_after_sell_out(make_client, django_assert_num_queries):
+    tranche = TrancheFactory(quota=70_000)
+    _client, http = make_client("sales_agent")
+    body = {"tranche": tranche.pk, "buyer_ci": "CI-KEYED", "face_value": 50_000}
+    # warms the API-key cache, the tranche medium and this connection's prepared statement
+    warm = http.post("/api/v1/vouchers/purchases/", {**body, "buyer_ci": "CI-WARMUP", "face_value": 10_000},
+                     format="json", headers={HEADER: "keyed-0"})
+    assert warm.status_code == 201
+    with django_assert_num_queries(1):
+        first = http.post("/api/v1/vouchers/purchases/", body, format="json", headers={HEADER: "keyed-1"})
+    assert first.status_code == 201
+    other = http.post("/api/v1/vouchers/purchases/", {**body, "buyer_ci": "CI-OTHER", "face_value": 10_000},
+                      format="json", headers={HEADER: "keyed-2"})
+    assert other.status_code == 201  # the tranche is now sold out
+    replay = http.post("/api/v1/vouchers/purchases/", body, format="json", headers={HEADER: "keyed-1"})
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    reused = http.post("/api/v1/vouchers/purchases/", {**body, "face_value": 10_000}, format="json",
+                       headers={HEADER: "keyed-1"})
+    assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
+    assert Purchase.objects.count() == 3 and Tranche.objects.get().sold == 70_000
+    assert_invariants()

@@ -111,6 +111,11 @@ def parse_purchase(data) -> dict:
     return values
 
 
+def created_at_text(value) -> str:
+    """`created_at` as every answer shows it (also stored by the keyed sale statement)."""
+    return _CREATED_AT.to_representation(value)
+
+
 def purchase_body(result: dict) -> dict:
     """The API's purchase (API.md) from a PurchaseResult.as_dict() or selectors.purchase_answer()."""
     return {**result, "created_at": _CREATED_AT.to_representation(result["created_at"])}

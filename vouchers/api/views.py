@@ -7,9 +7,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from jinju_portal.api import idempotency
 from jinju_portal.api.idempotency import HEADER, IDEMPOTENCY_PARAMETER, idempotent
 from jinju_portal.api.permissions import HasRole, api_client
 from jinju_portal.api.schema import error_responses
+from jinju_portal.errors import InvalidInput, ServiceError
+from jinju_portal.models import IdempotencyRecord
 from vouchers import selectors, services
 from vouchers.api import serializers as s
 from vouchers.choices import Channel, Medium
@@ -89,15 +92,43 @@ class PurchaseCreateView(APIView):
                    **error_responses(s400=PURCHASE_400, s401=True, s403=True, s409=PURCHASE_409, s413=True,
                                      s415=True, s422=True, s429=True)},
     )
-    @idempotent
     def post(self, request):
+        key = request.headers.get(HEADER)
+        owner = idempotency._owner(request)
+        if key is None or owner is None or not services.fast_sql():
+            return self._post_with_decorator(request)
+        # Same contract as @idempotent (jinju_portal/api/idempotency.py), same records, but settled
+        # inside the sale statement itself: one round trip while the tranche row is locked.
+        if not idempotency._valid_key(key):
+            raise InvalidInput("invalid_idempotency_key",
+                               f"Idempotency-Key는 1–{idempotency.MAX_KEY_LENGTH}자의 인쇄 가능한 문자여야 합니다.")
+        request_hash = idempotency._request_hash(request)
+        now = timezone.now()
+        claim = services.SaleIdempotency(owner=owner, key=key, request_hash=request_hash,
+                                         created_at_text=s.created_at_text(now))
+        try:
+            return self._sell(request, now=now, claim=claim)
+        except (ServiceError, ValidationError):
+            record = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+            if record is None or record.status_code is None:
+                raise
+            if record.request_hash != request_hash:
+                raise idempotency.IdempotencyKeyReused() from None
+            return Response(record.response_body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+
+    @idempotent
+    def _post_with_decorator(self, request):
+        return self._sell(request, now=None, claim=None)
+
+    def _sell(self, request, *, now, claim):
         data = s.parse_purchase(request.data)
         medium = services.tranche_medium(data["tranche"])
         result = services.purchase_vouchers(
             tranche_id=data["tranche"], buyer_ci=data["buyer_ci"], face_value=data["face_value"],
             channel=Channel.BRANCH if medium == Medium.PAPER else Channel.ZEROPAY_APP,
             api_client=api_client(request), buyer_name=data.get("buyer_name"),
-            buyer_birth_year=data.get("buyer_birth_year"), idempotency_key=request.headers.get(HEADER, ""))
+            buyer_birth_year=data.get("buyer_birth_year"), idempotency_key=request.headers.get(HEADER, ""),
+            idempotency=claim, now=now)
         return Response(_purchase_body(result.as_dict()), status=status.HTTP_201_CREATED)
 
 
