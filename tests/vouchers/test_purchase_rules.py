@@ -378,3 +378,9 @@ def test_web_selectors_for_a_linked_citizen(django_user_model):
     statement = selectors.wallet_statement(citizen=citizen)
     assert statement["balance"] == 30_000 and statement["entries"][0].amount == 30_000
     assert [p.face_value for p in selectors.purchases_of(citizen=citizen)] == [30_000]
+
+
+def test_configured_denominations_decide_what_paper_can_pay(settings):
+    settings.VOUCHERS_PAPER_DENOMINATIONS = (50_000, 10_000)
+    assert notes.note_breakdown(70_000) == [50_000, 10_000, 10_000]
+    assert notes.note_breakdown(15_000) is None
