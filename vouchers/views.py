@@ -4,6 +4,7 @@ Thin: forms read input, `vouchers.services` decides, `vouchers.web` gathers what
 drives the payment round trip. Every POST redirects (POST/redirect/GET); refusals become Korean
 messages on the page, never a 500.
 """
+import logging
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -21,6 +22,8 @@ from vouchers import identity_verification, selectors, services, web
 from vouchers.choices import Medium
 from vouchers.forms import PurchaseForm
 from vouchers.models import Purchase, Reservation
+
+logger = logging.getLogger(__name__)
 
 
 def _citizen(request):
@@ -124,6 +127,9 @@ def buy(request, citizen):
     rows = web.tranche_rows(citizen=citizen, medium=Medium.MOBILE)
     form = PurchaseForm(request.POST or None, tranches=[r.tranche for r in rows])
     gateway = web.gateway()
+    token = request.POST.get("form_token", "")
+    if request.method == "POST" and (earlier := web.reservation_for_token(request.session, token)):
+        return redirect("vouchers:reservation", reservation_id=earlier)  # the same form sent twice
     if request.method == "POST" and gateway is None:
         form.add_error(None, _("지금은 온라인 결제를 사용할 수 없어 구매할 수 없습니다."))
     elif request.method == "POST" and form.is_valid():
@@ -137,10 +143,12 @@ def buy(request, citizen):
                 "tranche" if exc.code == "invalid_tranche" else None)
             form.add_error(field, message)
         else:
+            web.remember_token(request.session, token, reservation.pk)
             return redirect("vouchers:reservation", reservation_id=reservation.pk)
     return render(request, "vouchers/buy.html", {
         **_common(request), "form": form, "rows": rows, "usage": web.month_summary(citizen=citizen),
-        "citizen": citizen, "payments_available": gateway is not None,
+        "citizen": citizen, "payments_available": gateway is not None, "form_token": web.new_token(),
+        "pending": web.pending_reservations(citizen=citizen),
     }, status=400 if request.method == "POST" else 200)
 
 
@@ -175,7 +183,12 @@ def pay(request, citizen, reservation_id):
         messages.error(request, _("지금은 온라인 결제를 사용할 수 없습니다."))
         return redirect("vouchers:reservation", reservation_id=held.pk)
     return_url = request.build_absolute_uri(reverse("vouchers:payment_return", args=[held.pk]))
-    session = gateway.start(reservation=held, return_url=return_url)
+    try:
+        session = gateway.start(reservation=held, return_url=return_url)
+    except Exception:  # a real gateway is a network service: its outage is a message, not a 500
+        logger.exception("payment gateway could not start a payment for reservation %s", held.pk)
+        messages.error(request, _("결제를 시작하지 못했습니다. 잠시 뒤 다시 시도해 주세요."))
+        return redirect("vouchers:reservation", reservation_id=held.pk)
     web.remember_payment(request.session, held.pk, session.reference)
     if gateway.is_sandbox:
         return redirect(reverse("vouchers:sandbox", args=[held.pk]) + "?" + urlencode({"ref": session.reference}))

@@ -5,6 +5,7 @@ purchase be cancelled) is the services'; this module gathers what a page shows, 
 into Korean sentences, and drives the gateway → services hand-over of a web payment.
 """
 import logging
+import secrets
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +19,7 @@ from vouchers.models import Purchase, Reservation, Tranche
 logger = logging.getLogger(__name__)
 
 SESSION_PAYMENTS = "vouchers_payment_references"
+SESSION_FORM_TOKENS = "vouchers_buy_form_tokens"
 
 
 # --- what the landing page shows -----------------------------------------------------------------
@@ -133,6 +135,31 @@ def reservation_state(reservation: Reservation, now=None) -> str:
     if reservation.status == ReservationStatus.RELEASED or reservation.expires_at <= now:
         return "expired"
     return "pending"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def remember_token(session, token: str, reservation_id: int) -> None:
+    """The buy form carries a one-off token: sent again (double click, back + resubmit) it leads to
+    the hold it already made instead of a second hold."""
+    if not token or len(token) > 64:
+        return
+    tokens = session.get(SESSION_FORM_TOKENS, {})
+    tokens[token] = reservation_id
+    session[SESSION_FORM_TOKENS] = dict(list(tokens.items())[-20:])
+
+
+def reservation_for_token(session, token: str) -> int | None:
+    return session.get(SESSION_FORM_TOKENS, {}).get(token) if token else None
+
+
+def pending_reservations(*, citizen, now=None) -> list[Reservation]:
+    """Holds still waiting for payment, to lead the citizen back to them."""
+    now = months.now_or(now)
+    return list(Reservation.objects.filter(citizen=citizen, status=ReservationStatus.HELD, expires_at__gt=now)
+                .select_related("tranche").order_by("-id")[:5])
 
 
 def remember_payment(session, reservation_id: int, reference: str) -> None:

@@ -298,3 +298,34 @@ def test_posts_without_a_csrf_token_are_refused(user, citizen, tranche):
     strict.force_login(user)
     assert strict.post(reverse("vouchers:buy"), {"tranche": tranche.pk, "face_value": "50000"}).status_code == 403
     assert no_hold_written()
+
+
+@pytest.mark.django_db
+def test_sending_the_buy_form_twice_makes_one_hold(signed_in, citizen, tranche):
+    page = signed_in.get(reverse("vouchers:buy")).content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"tranche": tranche.pk, "face_value": "50000", "form_token": token}
+    first = signed_in.post(reverse("vouchers:buy"), data)
+    second = signed_in.post(reverse("vouchers:buy"), data)
+    assert first["Location"] == second["Location"]
+    assert Reservation.objects.count() == 1 and Tranche.objects.get().sold == 50_000
+    page = signed_in.get(reverse("vouchers:buy")).content.decode()
+    assert "결제를 기다리는 예약이 있습니다." in page and first["Location"] in page
+
+
+class BrokenGateway(payments.SandboxPaymentGateway):
+    is_sandbox = False
+
+    def start(self, *, reservation, return_url):
+        raise ConnectionError("PG down")
+
+
+@pytest.mark.django_db
+def test_a_gateway_outage_when_starting_payment_is_a_message_and_the_hold_stays(signed_in, citizen, tranche,
+                                                                                settings):
+    reservation = reserve(signed_in, tranche)
+    settings.VOUCHERS_PAYMENT_GATEWAY = "tests.vouchers_web.test_purchase_pages.BrokenGateway"
+    response = signed_in.post(reverse("vouchers:pay", args=[reservation.pk]))
+    assert response["Location"] == reverse("vouchers:reservation", args=[reservation.pk])
+    assert "결제를 시작하지 못했습니다" in signed_in.get(response["Location"]).content.decode()
+    assert Reservation.objects.get().status == "held"
