@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jinju_portal.errors import ServiceError
 from vouchers import identity_verification, selectors, services, web
-from vouchers.choices import Medium
+from vouchers.choices import Medium, ReservationStatus
 from vouchers.forms import PurchaseForm
 from vouchers.models import Purchase, Reservation
 
@@ -237,6 +237,8 @@ def payment_return(request, citizen, reservation_id):
 def give_up(request, citizen, reservation_id):
     """The citizen abandons the hold: give it back now rather than in ten minutes."""
     held = _own_reservation(request, citizen, reservation_id)
+    if held.status != ReservationStatus.HELD:  # already paid, failed or released: nothing to give back
+        return redirect("vouchers:reservation", reservation_id=held.pk)
     services.fail_reservation(reservation_id=held.pk)
     messages.info(request, _("예약을 취소했습니다. 잡아 두었던 한도를 돌려놓았습니다."))
     return redirect("vouchers:buy")

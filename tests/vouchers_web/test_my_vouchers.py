@@ -99,3 +99,16 @@ def test_someone_elses_purchase_is_not_found(signed_in, citizen, tranche, make_u
 def test_an_empty_wallet_page_for_a_new_citizen(signed_in, citizen):
     page = signed_in.get(reverse("vouchers:mine")).content.decode()
     assert 'id="wallet-balance">0원' in page and "아직 구매 내역이 없습니다." in page
+
+
+@pytest.mark.django_db
+def test_every_page_renders_in_english_too(signed_in, citizen, tranche, settings):
+    purchase = buy_on_the_web(signed_in, tranche)
+    signed_in.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    urls = [reverse("vouchers:index"), reverse("vouchers:buy"), reverse("vouchers:mine"),
+            reverse("vouchers:cancel", args=[purchase.pk]),
+            reverse("vouchers:reservation", args=[purchase.reservation.pk])]
+    for url in urls:
+        response = signed_in.get(url)
+        assert response.status_code == 200, url
+        assert '<html lang="en">' in response.content.decode(), url

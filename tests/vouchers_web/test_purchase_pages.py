@@ -329,3 +329,13 @@ def test_a_gateway_outage_when_starting_payment_is_a_message_and_the_hold_stays(
     assert response["Location"] == reverse("vouchers:reservation", args=[reservation.pk])
     assert "결제를 시작하지 못했습니다" in signed_in.get(response["Location"]).content.decode()
     assert Reservation.objects.get().status == "held"
+
+
+@pytest.mark.django_db
+def test_giving_up_a_paid_reservation_changes_nothing(signed_in, citizen, tranche):
+    reservation = reserve(signed_in, tranche)
+    answer(signed_in, reservation, start_payment(signed_in, reservation), "paid")
+    response = signed_in.post(reverse("vouchers:give_up", args=[reservation.pk]))
+    assert response["Location"] == reverse("vouchers:reservation", args=[reservation.pk])
+    assert Reservation.objects.get().status == "confirmed" and Wallet.objects.get().balance == 50_000
+    assert_invariants()
