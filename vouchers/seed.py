@@ -4,10 +4,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from jinju_portal.identity import hash_identity
 from vouchers import services
 from vouchers.models import Citizen, IssuancePlan, LimitPolicy, Purchase, Tranche
+from vouchers import months
 from vouchers.months import SEOUL
 
 PLANS_2021 = {"paper": 6_000_000_000, "mobile": 19_000_000_000}
@@ -22,6 +24,9 @@ DEMO_BUYERS = [
     ("seed-demo-5", "DEMO-CI-0004", "정우성", 1969, "mobile", 50_000),
 ]
 CITIZEN_CI = "DEMO-CI-CITIZEN"
+# A tranche open this month, outside every plan (so the 2021 figures stay exact), so that the
+# citizen pages of `make run` have something on sale.
+DEMO_OPEN_QUOTA = {"paper": 100_000_000, "mobile": 500_000_000}
 
 
 def run(out):
@@ -71,3 +76,21 @@ def run(out):
                                        now=SALE_DAY + dt.timedelta(hours=1))
             out.created("citizen 계정의 모바일 지갑 100,000원")
     out.step("데모 구매와 citizen 계정의 모바일 지갑")
+    seed_open_demo_tranches(out)
+
+
+def seed_open_demo_tranches(out, now=None):
+    """This month's demonstration tranches (one per medium), open from the 1st to the end of the month."""
+    now = now or timezone.now()
+    month = months.month_of(now)
+    opens_at = dt.datetime.combine(months.first_day(month), dt.time(0, 0), tzinfo=SEOUL)
+    closes_at = (opens_at + dt.timedelta(days=32)).replace(day=1)
+    for medium, quota in DEMO_OPEN_QUOTA.items():
+        label = "지류" if medium == "paper" else "모바일"
+        name = f"{month} 시연용 판매 회차 ({label})"
+        if Tranche.objects.filter(name=name, plan__isnull=True).exists():
+            continue
+        services.create_tranche(name=name, medium=medium, quota=quota, discount_rate=Decimal("0.10"),
+                                opens_at=opens_at, closes_at=closes_at, plan=None, month=month)
+        out.created(f"{name} {quota:,}원")
+    out.step(f"{month} 시연용 판매 회차 (발행 계획 밖: 2021년 실적에 들어가지 않음)")

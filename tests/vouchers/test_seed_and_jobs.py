@@ -47,6 +47,19 @@ def test_seed_demo_reproduces_the_2021_figures_and_is_idempotent():
     assert_invariants()
 
 
+@pytest.mark.django_db
+def test_seed_demo_opens_a_demonstration_tranche_this_month_outside_the_2021_plan(client):
+    from django.utils import timezone
+
+    call_command("seed_demo", stdout=StringIO())
+    open_now = Tranche.objects.filter(opens_at__lte=timezone.now(), closes_at__gt=timezone.now(),
+                                      closed_at__isnull=True)
+    assert sorted(open_now.values_list("medium", flat=True)) == ["mobile", "paper"]
+    assert not open_now.filter(plan__isnull=False).exists()
+    body = client.get("/api/v1/vouchers/plans/?year=2021").json()
+    assert {p["medium"]: p["issued"] for p in body} == {"paper": 2_000_000_000, "mobile": 8_000_000_000}
+
+
 def _january(plan_paper, plan_mobile):
     opens = dt.datetime(2021, 1, 4, 9, tzinfo=KST)
     closes = dt.datetime(2021, 2, 1, tzinfo=KST)
