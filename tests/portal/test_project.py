@@ -64,3 +64,19 @@ def test_manage_py_runs_without_a_database_url():
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, capture_output=True, text=True,
                             timeout=60, env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.django_db
+def test_openapi_schema_validates_without_warnings_and_documents_errors():
+    import yaml
+
+    out = io.StringIO()
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=out)
+    schema = yaml.safe_load(out.getvalue())
+    operations = [op for path in schema["paths"].values() for op in path.values() if isinstance(op, dict)]
+    assert len(operations) >= 15
+    for op in operations:
+        statuses = set(op["responses"])
+        assert any(s.startswith("2") for s in statuses), op["operationId"]
+        if op["operationId"].endswith(("_create", "_cancel_create", "_lookup_create")):
+            assert {"400", "429"} & statuses, op["operationId"]
