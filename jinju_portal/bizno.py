@@ -34,7 +34,8 @@ def validate_business_number(value):
     """Django/DRF validator; raises django.core.exceptions.ValidationError with code
     `invalid_business_number`."""
     from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext
 
     if not is_valid(value):
-        raise ValidationError("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인).",
+        raise ValidationError(gettext("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
                               code="invalid_business_number")

@@ -32,7 +32,10 @@ def discounted_price(face_value: int, discount_rate) -> int:
 
 
 def format_krw(amount) -> str:
-    """300000 -> '300,000원'; None -> ''."""
+    """300000 -> '300,000원' (in English: '₩300,000'); None -> ''."""
+    from django.utils.translation import gettext
+
     if amount is None or amount == "":
         return ""
-    return f"{int(amount):,}원"
+    # Translators: an amount of Korean won; keep %(amount)s.
+    return gettext("%(amount)s원") % {"amount": f"{int(amount):,}"}

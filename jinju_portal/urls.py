@@ -2,14 +2,15 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from jinju_portal import views
 from jinju_portal.api.views import api_root
 
-admin.site.site_header = "진주시 경제지원 포털 관리"
-admin.site.site_title = "진주시 경제지원 포털"
-admin.site.index_title = "업무 관리"
+admin.site.site_header = _("진주시 경제지원 포털 관리")
+admin.site.site_title = _("진주시 경제지원 포털")
+admin.site.index_title = _("업무 관리")
 
 api_v1 = [
     path("", api_root, name="api-root"),

@@ -39,3 +39,20 @@ def test_clerk_reaches_the_admin_index_with_the_three_programmes(client):
     assert page.status_code == 200
     body = page.content.decode()
     assert "진주사랑상품권" in body and "상평산단" in body
+
+
+@pytest.mark.django_db
+def test_purchase_search_finds_by_number_and_by_recent_idempotency_key(client):
+    from django.utils import timezone
+
+    from vouchers.models import Purchase
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client.login(username="admin", password="jinju-demo-2021")
+    purchase = Purchase.objects.order_by("pk").first()
+    url = "/admin/vouchers/purchase/"
+    assert f"/{purchase.pk}/change/" in client.get(url, {"q": str(purchase.pk)}).content.decode()
+    Purchase.objects.filter(pk=purchase.pk).update(idempotency_key="nh-7788", created_at=timezone.now())
+    assert f"/{purchase.pk}/change/" in client.get(url, {"q": "nh-7788"}).content.decode()
+    Purchase.objects.filter(pk=purchase.pk).update(created_at=timezone.now() - timezone.timedelta(days=91))
+    assert f"/{purchase.pk}/change/" not in client.get(url, {"q": "nh-7788"}).content.decode()
