@@ -13,8 +13,9 @@ What it does, in one run (see bench/README.md for the figures and the tuning):
    until every connection has been told `tranche_sold_out` (or the time cap);
 6. checks invariants 1–3 in SQL (sold == sum of live purchases <= quota; nobody over the month's
    limit; every wallet equals its ledger and is never negative);
-7. runs pgbench with the project's own purchase statement (vouchers/sql.py) at 50 clients against
-   the same database, and prints the HTTP rate as a ratio of it;
+7. runs pgbench with the project's own sale statement (vouchers/sql.py, prepared and in autocommit
+   as the service runs it) at 50 clients against the same database, and prints the HTTP rate as a
+   ratio of it;
 8. prints purchases/s, answered requests/s, p50/p95/p99, answers by code and RSS per worker.
 
 Needs `wrk` and `pgbench` (Debian: apt-get install -y wrk postgresql-client); the script says so.
@@ -125,7 +126,7 @@ def fresh_database(env):
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
 
 
-def setup_data(*, buyers, face, extra_buyers, pgbench_buyers):
+def setup_data(*, buyers, face, extra_buyers):
     """Tranches, buyers and a key, written with Django against the bench database."""
     import django
 
@@ -151,9 +152,6 @@ def setup_data(*, buyers, face, extra_buyers, pgbench_buyers):
             Citizen.objects.bulk_create(batch)
             batch = []
     Citizen.objects.bulk_create(batch)
-    Citizen.objects.bulk_create(
-        [Citizen(ci_hash=f"pgb-{i}", name="", birth_year=1980 + i % 40) for i in range(1, pgbench_buyers + 1)],
-        batch_size=5000)
     _, key = issue_api_key(name="벤치 판매대행", role="sales_agent")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -180,14 +178,51 @@ def start_server(env):
     sys.exit("rush: gunicorn did not answer /healthz")
 
 
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks_by_group(master_pid):
+    """CPU ticks so far of gunicorn (master + workers), this database's PostgreSQL processes (and the
+    server's shared background processes), wrk (reaped children) and the whole machine: the machine
+    is shared, so the report says who had the two cores."""
+    import resource
+
+    groups = {"gunicorn": 0, "postgres": 0}
+    workers = {str(master_pid)} | set(subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
+                                                     text=True).stdout.split())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/cmdline") as f:
+                cmdline = f.read().replace("\0", " ")
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        ticks = int(rest[11]) + int(rest[12])
+        if pid in workers:
+            groups["gunicorn"] += ticks
+        elif comm.startswith("postgres") and (f" {DB_NAME} " in cmdline or "(" not in cmdline):
+            groups["postgres"] += ticks  # our backends, and walwriter/checkpointer/… serving everyone
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    groups["wrk"] = round((children.ru_utime + children.ru_stime) * HZ)
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
+    groups["machine"] = user + nice + system + irq + softirq + steal
+    return groups
+
+
 def worker_rss_mb(master_pid):
     out = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(master_pid)], capture_output=True, text=True).stdout
     return [int(line.split()[1]) / 1024 for line in out.strip().splitlines() if line.strip()]
 
 
-def run_wrk(*, connections, seconds, key, tranche, face, offset, stop_on_sold_out, threads=2):
+def run_wrk(*, connections, seconds, key, tranche, face, offset, stop_on_sold_out, threads=2, server_pid=None):
     """wrk with the Lua above. With stop_on_sold_out, wrk is interrupted (it then prints its summary)
-    half a second after the tranche's remaining quota drops below one face value."""
+    half a second after the tranche's remaining quota drops below one face value; meanwhile the
+    tranche's `sold` is read every 0.25 s (the per-second sale rate) and CPU use is split by process."""
     import psycopg2
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -196,25 +231,52 @@ def run_wrk(*, connections, seconds, key, tranche, face, offset, stop_on_sold_ou
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", script,
            f"http://127.0.0.1:{PORT}/api/v1/vouchers/purchases/", "--",
            str(threads), key, str(tranche), str(face), str(offset), "0"]
+    cpu_before, t_before = (cpu_ticks_by_group(server_pid), time.monotonic()) if server_pid else (None, None)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    progress = []  # (seconds since start, purchases so far)
     if stop_on_sold_out:
         conn = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"], dbname=DB_NAME)
         conn.autocommit = True
+        start = time.monotonic()
         with conn.cursor() as cur:
             while proc.poll() is None:
                 time.sleep(0.25)
-                cur.execute("SELECT quota - sold FROM vouchers_tranche WHERE id = %s", [tranche])
-                if cur.fetchone()[0] < face:
+                cur.execute("SELECT quota - sold, sold FROM vouchers_tranche WHERE id = %s", [tranche])
+                remaining, sold = cur.fetchone()
+                progress.append((time.monotonic() - start, sold // face))
+                if remaining < face:
                     time.sleep(0.5)
                     proc.send_signal(signal.SIGINT)
                     break
         conn.close()
     stdout, stderr = proc.communicate()
+    cpu = None
+    if server_pid:
+        after, elapsed = cpu_ticks_by_group(server_pid), time.monotonic() - t_before
+        cpu = {k: (after[k] - cpu_before[k]) / HZ / elapsed * 100 for k in after}
+        cpu["other"] = max(cpu.pop("machine") - cpu["gunicorn"] - cpu["postgres"] - cpu["wrk"], 0.0)
     os.unlink(script)
     line = next((l for l in stdout.splitlines() if l.startswith("RESULT ")), None)
     if line is None:
         sys.exit("rush: wrk printed no result:\n" + stdout + stderr)
-    return json.loads(line[len("RESULT "):])
+    result = json.loads(line[len("RESULT "):])
+    result["cpu"] = cpu
+    result["progress"] = progress
+    return result
+
+
+def rate_by_phase(progress, parts=3):
+    """Sales per second in the first, middle and last third of the rush (a decaying rate shows here)."""
+    if len(progress) < parts * 4:
+        return []
+    sold_out = next((i for i, (_, n) in enumerate(progress) if n == progress[-1][1]), len(progress) - 1)
+    points = [(0.0, 0)] + progress[:sold_out + 1]
+    rates = []
+    for k in range(parts):
+        (t0, n0), (t1, n1) = points[len(points) * k // parts], points[min(len(points) * (k + 1) // parts,
+                                                                           len(points) - 1)]
+        rates.append((n1 - n0) / (t1 - t0) if t1 > t0 else 0.0)
+    return rates
 
 
 def sold_window(tranche_id):
@@ -253,35 +315,24 @@ def check_invariants(tranche_id):
     return bad
 
 
-def pgbench(*, tranche_id, buyers, clients, seconds, face):
-    """The project's own purchase statement (by CI, mobile) as one pgbench transaction."""
+def pgbench(*, tranche_id, clients, seconds, face, mode="prepared"):
+    """The project's own sale statement (vouchers.sql.pgbench_script: the same SQL the service runs,
+    autocommit, a new buyer each time), `-M prepared` like the service's per-connection PREPARE."""
     import psycopg2
+    from django.utils import timezone
 
     from vouchers import sql
 
-    statement = sql.STATEMENTS[(True, "purchase", "mobile")]
     conn = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"], dbname=DB_NAME)
-    cur = conn.cursor()
-    now = psql("SELECT now()", DB_NAME)
-    params = {
-        "ci": "CI_SENTINEL", "cid": None, "name": "", "birth_year": None, "now": now, "today": now[:10],
-        "month": "MSENTINEL", "month_start": now[:8] + "01", "year_prefix": now[:4] + "-%",
-        "default_limit": 300000, "tid": tranche_id, "medium": "mobile", "x": face, "xp": 0, "xm": face,
-        "channel": "zeropay_app", "api_client_id": None, "user_id": None, "ikey": "",
-        "expires": now, "serials": [], "denoms": [],
-    }
-    rendered = cur.mogrify(statement, params).decode()
+    script = sql.pgbench_script(tranche_id=tranche_id, medium="mobile", face_value=face, now=timezone.now(),
+                                mogrify=conn.cursor().mogrify)
     conn.close()
-    # A fresh buyer-month each transaction (the insert path every first purchase of a month takes),
-    # buyers drawn at random from those created for pgbench. Month keys stay within 7 characters.
-    rendered = rendered.replace("'CI_SENTINEL'", "('pgb-' || :cid)").replace("'MSENTINEL'", "('B' || :m)")
-    script = f"\\set cid random(1, {buyers})\n\\set m random(100000, 999999)\nBEGIN;\n{rendered.strip()};\nCOMMIT;\n"
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    path = results / "pgbench-purchase.sql"  # kept, to rerun by hand: pgbench -n -f … jinju_bench
+    path = results / "pgbench-sale.sql"  # kept, to rerun by hand: pgbench -n -M prepared -f … jinju_bench
     path.write_text(script)
-    out = subprocess.run(["pgbench", "-n", "-h", PG["host"], "-U", PG["user"], "-c", str(clients), "-j", "2",
-                          "-T", str(seconds), "-f", path, DB_NAME], capture_output=True, text=True)
+    out = subprocess.run(["pgbench", "-n", "-M", mode, "-h", PG["host"], "-U", PG["user"], "-c", str(clients),
+                          "-j", "2", "-T", str(seconds), "-f", str(path), DB_NAME], capture_output=True, text=True)
     m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out.stdout)
     if not m:
         sys.exit("rush: pgbench failed:\n" + out.stdout + out.stderr)
@@ -319,16 +370,16 @@ def main():
     fresh_database(env)
     # Buyers 0…N-1 sell the tranche out; the latency run uses buyers from LATENCY_OFFSET on, so the
     # rush never meets a buyer who already bought this month.
-    rush_id, warm_id, pgb_id, key = setup_data(buyers=args.buyers, face=args.face, extra_buyers=LATENCY_BUYERS,
-                                               pgbench_buyers=50000)
+    rush_id, warm_id, pgb_id, key = setup_data(buyers=args.buyers, face=args.face, extra_buyers=LATENCY_BUYERS)
     server = start_server(env)
     try:
-        print(f"rush: gunicorn with {args.workers} sync workers on 127.0.0.1:{PORT}")
+        print(f"rush: gunicorn with {args.workers} workers ({os.environ.get('GUNICORN_WORKER_CLASS', 'gthread')}) on 127.0.0.1:{PORT}")
         lat = run_wrk(connections=args.latency_connections, seconds=args.latency_seconds, key=key,
-                      tranche=warm_id, face=1000, offset=LATENCY_OFFSET, stop_on_sold_out=False)
+                      tranche=warm_id, face=1000, offset=LATENCY_OFFSET, stop_on_sold_out=False,
+                      server_pid=server.pid)
         t0 = time.monotonic()
         rush = run_wrk(connections=args.connections, seconds=args.cap_seconds, key=key, tranche=rush_id,
-                       face=args.face, offset=0, stop_on_sold_out=True)
+                       face=args.face, offset=0, stop_on_sold_out=True, server_pid=server.pid)
         wall = time.monotonic() - t0
         rss = worker_rss_mb(server.pid)
     finally:
@@ -339,8 +390,10 @@ def main():
     count, total, window = sold_window(rush_id)
     quota = args.buyers * args.face
     violations = check_invariants(rush_id)
-    tps, pgb_failed = pgbench(tranche_id=pgb_id, buyers=50000, clients=args.pgbench_clients,
-                              seconds=args.pgbench_seconds, face=1000)
+    tps, pgb_failed = pgbench(tranche_id=pgb_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds,
+                              face=args.face)
+    tps_simple, _ = pgbench(tranche_id=pgb_id, clients=args.pgbench_clients, seconds=args.pgbench_seconds,
+                            face=args.face, mode="simple")
 
     purchases_per_s = count / window if window else 0.0
     answered_per_s = rush["requests"] / (rush["duration_us"] / 1e6)
@@ -353,6 +406,9 @@ def main():
     print(f"opening → sell-out      {window:.1f} s (wall {wall:.1f} s)")
     print(f"purchases/s             {purchases_per_s:,.0f}   (target ≥ 600 at {args.connections} connections)")
     print(f"answered requests/s     {answered_per_s:,.0f}")
+    phases = rate_by_phase(rush["progress"])
+    if phases:
+        print(f"sales/s by third        {' → '.join(f'{r:,.0f}' for r in phases)}   (a decay would show here)")
     print(f"latency @{args.connections:<4}          p50 {ms(rush['p50_us'])}  p95 {ms(rush['p95_us'])}  "
           f"p99 {ms(rush['p99_us'])}   (target p99 < 600 ms)")
     lat_rate = lat["requests"] / (lat["duration_us"] / 1e6)
@@ -363,8 +419,13 @@ def main():
     print(f"socket errors (rush)    connect {rush['connect_errors']}, read {rush['read_errors']}, "
           f"write {rush['write_errors']}, timeout {rush['timeouts']}")
     print(f"5xx                     {fivexx}")
+    for name, run in (("rush", rush), ("latency run", lat)):
+        if run["cpu"]:
+            print(f"CPU % ({name + ')':<13}    " + ", ".join(f"{k} {v:.0f}" for k, v in run["cpu"].items())
+                  + f"   (of {os.cpu_count() * 100}; `other` = everything else on the machine)")
     print(f"RSS per worker          {', '.join(f'{r:.0f} MB' for r in rss)}   (target < 120 MB)")
-    print(f"pgbench (same SQL)      {tps:,.0f} tps at {args.pgbench_clients} clients ({pgb_failed} failed)")
+    print(f"pgbench (same SQL)      {tps:,.0f} tps at {args.pgbench_clients} clients, -M prepared like the app "
+          f"({pgb_failed} failed); {tps_simple:,.0f} tps with the simple protocol")
     print(f"HTTP / pgbench          {purchases_per_s / tps:.2f}   (target ≥ 0.6)")
     print(f"invariants 1–3          {'hold' if not violations else 'BROKEN'}")
     for v in violations:

@@ -315,5 +315,9 @@ def pgbench_script(*, tranche_id: int, medium: str, face_value: int, now, mogrif
     text = text.decode() if isinstance(text, bytes) else text
     text = re.sub(r"'PGBENCH_BUYER_MARKER-(\d+)'", r"'PGB' || :buyer || '-\1'", text)
     text = text.replace(f"'{marker}'", "'pgbench-' || :buyer")
+    # pgbench -M prepared turns every `:name`, even inside a string literal, into a bind parameter:
+    # spell the colon of literals like '…claim:replay' as chr(58).
+    text = re.sub(r"'([^']*)'", lambda m: "'" + re.sub(r":(?=[A-Za-z_])", "' || chr(58) || '", m.group(1)) + "'",
+                  text)
     one_line = " ".join(text.split())
     return f"\\set buyer random(1, 2000000000)\n{one_line};\n"
