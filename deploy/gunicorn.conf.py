@@ -1,14 +1,22 @@
 """gunicorn settings for the portal; every value can be overridden by the environment.
 
-Sync workers, one per core plus one: under a sale rush a threaded worker held the tranche row
-lock while its thread waited for the interpreter (−45 % purchases/s, bench/README.md).
+gthread workers with ONE thread each and HTTP keep-alive (bench/README.md has the numbers):
+- one thread: a worker never runs two requests at once, so no request waits for the interpreter
+  while its sale holds the tranche row lock (threads cost the prototype 45 % of its sales/s);
+- gthread rather than sync for keep-alive: sync workers close every connection, and at 600+ sales/s
+  the short-lived loopback connections filled the ephemeral port range (TIME_WAIT) and the rush
+  collapsed; behind a proxy that keeps upstream connections alive the same holds.
+- workers: 4 on the 2-core benchmark machine shared with PostgreSQL and the load generator
+  (3: 788/s, 4: 942–1,006/s, 6: 736/s); in general about 2 × cores, measured with bench/rush.py.
 """
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1))
-worker_class = "sync"
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", 1))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
