@@ -80,3 +80,27 @@ def test_openapi_schema_validates_without_warnings_and_documents_errors():
         assert any(s.startswith("2") for s in statuses), op["operationId"]
         if op["operationId"].endswith(("_create", "_cancel_create", "_lookup_create")):
             assert {"400", "429"} & statuses, op["operationId"]
+
+
+def test_no_float_touches_money_in_any_model():
+    """Invariant 9: money is integer KRW, rates Decimal; no FloatField anywhere in the portal."""
+    from django.db import models
+
+    money_words = ("amount", "price", "face_value", "quota", "sold", "balance", "spent", "budget", "limit",
+                   "purchased", "total", "commission")
+    offenders = []
+    for model in apps.get_models():
+        if model._meta.app_label not in {"portal", "vouchers", "delivery", "industrial"}:
+            continue
+        for field in model._meta.concrete_fields:
+            if isinstance(field, models.FloatField):
+                offenders.append(f"{model._meta.label}.{field.name} is a FloatField")
+            is_money = any(word in field.name for word in money_words) and not field.name.endswith(("_at", "_on"))
+            if is_money and not isinstance(field, (models.IntegerField, models.DecimalField, models.ForeignKey,
+                                                   models.CharField, models.BooleanField)):
+                offenders.append(f"{model._meta.label}.{field.name} is {type(field).__name__}")
+            if is_money and isinstance(field, models.IntegerField) and not isinstance(
+                    field, (models.BigIntegerField, models.PositiveBigIntegerField, models.SmallIntegerField,
+                            models.PositiveSmallIntegerField)):
+                offenders.append(f"{model._meta.label}.{field.name} is a 32-bit {type(field).__name__}")
+    assert offenders == []
