@@ -35,6 +35,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=15, hour=0),
         "options": {"expires": 12 * HOUR},
     },
+    "vouchers-retry-pending-refunds": {
+        "task": "vouchers.tasks.retry_pending_refunds",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 9 * MINUTE},
+    },
     "purge-idempotency-keys": {
         "task": "jinju_portal.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=30, hour=4),

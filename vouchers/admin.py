@@ -24,8 +24,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from jinju_portal.errors import ServiceError
 from jinju_portal.identity import hash_identity
 from vouchers import months, services
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, Purchase,
-                             Reservation, Tranche, Wallet, WalletEntry)
+from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, PaymentRefund,
+                             Purchase, Reservation, Tranche, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -412,6 +412,43 @@ class ReservationAdmin(ReadOnlyAdmin):
     list_select_related = ("tranche",)
     show_full_result_count = False
     paginator = LargeTablePaginator
+
+
+@admin.register(PaymentRefund)
+class PaymentRefundAdmin(ReadOnlyAdmin):
+    """Refunds are decided by the services and paid out by a task; staff only watch and retry."""
+
+    list_display = ("id", "created_at", "reason", "amount_won", "status", "attempts", "done_at", "payment_reference")
+    list_filter = ("status", "reason")
+    search_fields = ("=payment_reference",)
+    readonly_fields = ("reservation", "purchase", "payment_reference", "amount", "reason", "status", "attempts",
+                       "last_error", "claimed_until", "created_at", "done_at")
+    raw_id_fields = ("reservation", "purchase")
+    list_select_related = ("reservation",)
+    show_full_result_count = False
+    actions = ["retry"]
+
+    def has_retry_permission(self, request):
+        # rows are never edited here (a save would race the worker); retrying is its own permission
+        return request.user.has_perm("vouchers.change_paymentrefund")
+
+    @admin.display(description=_("환불 금액"), ordering="amount")
+    def amount_won(self, obj):
+        return won(obj.amount)
+
+    @admin.action(description=_("다시 시도"), permissions=["retry"])
+    def retry(self, request, queryset):
+        retried, refused = 0, 0
+        for refund_id in queryset.order_by("id").values_list("id", flat=True):
+            try:
+                services.retry_refund(refund_id=refund_id)
+            except ServiceError:
+                refused += 1
+            else:
+                retried += 1
+        self.message_user(request, _("환불 %(n)d건을 다시 시도합니다.") % {"n": retried}, messages.SUCCESS)
+        if refused:
+            self.message_user(request, _("이미 환불된 %(n)d건은 건너뛰었습니다.") % {"n": refused}, messages.WARNING)
 
 
 @admin.register(MonthlyIssuanceReport)

@@ -55,3 +55,15 @@ class EntryKind(models.TextChoices):
 class PlanLayout(models.TextChoices):
     EQUAL = "equal", _("남은 계획액을 남은 달에 균등 배분")
     SCHEDULE = "schedule", _("담당자가 정한 월별 일정")
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", _("환불 대기")
+    DONE = "done", _("환불 완료")
+    FAILED = "failed", _("환불 실패")
+
+
+class RefundReason(models.TextChoices):
+    CANCELLED = "cancelled", _("구매 취소")
+    LATE_PAYMENT = "late_payment", _("예약 해제 뒤 도착한 결제")
+    DUPLICATE_PAYMENT = "duplicate_payment", _("이미 결제된 예약의 중복 결제")

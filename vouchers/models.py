@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
-                              ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus, RefundReason,
+                              RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -356,6 +356,43 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.face_value:,}원 ({self.get_status_display()})"
+
+
+class PaymentRefund(models.Model):
+    """Money to give back through the gateway that took it: decided in the same transaction as the
+    cancel or the late-payment decision, executed afterwards by `vouchers.tasks.refund_payment`
+    (never inside a transaction). One row per payment reference, so a payment is refunded at most once."""
+
+    reservation = models.ForeignKey(Reservation, verbose_name=_("온라인 구매 예약"), on_delete=models.PROTECT,
+                                    related_name="refunds")
+    purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="refunds")
+    payment_reference = models.CharField(_("결제 참조"), max_length=100)
+    amount = models.PositiveBigIntegerField(_("환불 금액"))
+    reason = models.CharField(_("사유"), max_length=20, choices=RefundReason.choices)
+    status = models.CharField(_("상태"), max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    attempts = models.PositiveIntegerField(_("시도 횟수"), default=0)
+    last_error = models.TextField(_("마지막 오류"), blank=True, default="")
+    # A worker that claimed the row owns it until then; a crashed worker's claim lapses by itself.
+    claimed_until = models.DateTimeField(_("처리 중 (까지)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("생성일시"), default=timezone.now)
+    done_at = models.DateTimeField(_("환불일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("결제 환불")
+        verbose_name_plural = _("결제 환불")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment_reference"], name="paymentrefund_reference_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="paymentrefund_amount_positive"),
+            models.CheckConstraint(condition=~Q(payment_reference=""), name="paymentrefund_reference_not_empty"),
+            models.CheckConstraint(condition=~Q(status=RefundStatus.DONE) | Q(done_at__isnull=False),
+                                   name="paymentrefund_done_has_time"),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="paymentrefund_status_created")]
+
+    def __str__(self):
+        return f"#{self.pk} {self.amount:,}원 ({self.get_status_display()})"
 
 
 class MonthlyIssuanceReport(models.Model):

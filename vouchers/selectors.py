@@ -6,7 +6,7 @@ from django.db.models import Count, Q, Sum
 from jinju_portal.identity import hash_identity
 from vouchers import months
 from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyUsage, Purchase,
-                             Tranche)
+                             Tranche, Wallet)
 
 
 @dataclass(frozen=True)
@@ -131,3 +131,28 @@ def wallet_statement(*, citizen: Citizen, limit: int = 50) -> dict:
 
 def purchases_of(*, citizen: Citizen, limit: int = 50):
     return list(Purchase.objects.filter(citizen=citizen).select_related("tranche").order_by("-id")[:limit])
+
+
+def cancel_refusal(*, purchase, user, now=None) -> str | None:
+    """What services.cancel_purchase(purchase_id=…, user=user, now=now) would answer, without writing:
+    None when it would cancel, else its refusal code ("not_found", "cancel_window_closed",
+    "already_used"), or "already_cancelled" for a purchase the service would leave as it is.
+    The checks run in the service's order (tests/vouchers/test_cancel_refusal.py pins the agreement)."""
+    from vouchers.choices import Medium, NoteStatus, PurchaseStatus
+    from vouchers.services import CANCEL_WINDOW
+
+    now = months.now_or(now)
+    if user is None or purchase.user_id != user.pk:
+        return "not_found"
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return "already_cancelled"
+    if now - purchase.created_at > CANCEL_WINDOW:
+        return "cancel_window_closed"
+    if purchase.medium == Medium.PAPER:
+        if purchase.notes.exclude(status=NoteStatus.ISSUED).exists():
+            return "already_used"
+    else:
+        balance = Wallet.objects.filter(citizen_id=purchase.citizen_id).values_list("balance", flat=True).first()
+        if balance is None or balance < purchase.face_value:
+            return "already_used"
+    return None

@@ -19,21 +19,27 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DataError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
 from jinju_portal.identity import hash_identity
 from jinju_portal.money import MAX_KRW, discounted_price, to_rate
 from vouchers import months, notes, sql
-from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
-                              ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus, RefundReason,
+                              RefundStatus, ReservationStatus)
 from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport,
-                             MonthlyUsage, PaperNote, Purchase, Reservation, Tranche, Wallet, WalletEntry)
+                             MonthlyUsage, PaperNote, PaymentRefund, Purchase, Reservation, Tranche, Wallet,
+                             WalletEntry)
 from vouchers.selectors import buyer_usage, limits_for_month, month_report_figures  # noqa: F401 (re-export)
 
 VALIDITY = dt.timedelta(days=5 * 365 + 1)  # 5 years from issue (FACTS.md); +1 covers one leap day
 CANCEL_WINDOW = dt.timedelta(days=7)
 RESERVATION_HOLD = dt.timedelta(minutes=10)
+# A worker owns a claimed refund this long (far beyond any gateway timeout); if it dies, the claim lapses.
+REFUND_CLAIM = dt.timedelta(minutes=2)
+# The sweep re-enqueues refunds still pending after this long (their task was lost or gave up).
+REFUND_STALE_AFTER = dt.timedelta(minutes=5)
+REFUND_MAX_ATTEMPTS = 10  # then `failed`, for staff to look at and retry from the admin
 MAX_BUYER_CI = 200
 MAX_NAME = 100
 # A tranche quota above 10^15 won (a thousand trillion) is a typo; the cap also keeps sold + x far
@@ -611,6 +617,10 @@ def cancel_purchase(*, purchase_id, api_client=None, user=None, by_staff=False, 
         purchase.status = PurchaseStatus.CANCELLED
         purchase.cancelled_at = now
         purchase.save(update_fields=["status", "cancelled_at"])
+        paid = Reservation.objects.filter(purchase=purchase).exclude(payment_reference="").first()
+        if paid is not None:  # paid online: the money goes back, decided with the cancel
+            _order_refund(reservation=paid, purchase=purchase, reference=paid.payment_reference,
+                          amount=purchase.price, reason=RefundReason.CANCELLED, now=now)
     return purchase
 
 
@@ -686,18 +696,7 @@ def confirm_reservation(*, reservation_id, payment_reference: str = "", now=None
             return reservation.purchase
         if reservation.status != ReservationStatus.HELD:
             raise RuleViolation("reservation_expired", "결제 기한이 지나 예약이 해제되었습니다. 결제는 환불됩니다.")
-        purchase = Purchase.objects.create(
-            channel=Channel.WEB, user=reservation.user, citizen_id=reservation.citizen_id,
-            tranche_id=reservation.tranche_id, medium=reservation.medium, face_value=reservation.face_value,
-            price=reservation.price, month=reservation.month, idempotency_key=f"reservation:{reservation.pk}",
-            created_at=now)
-        _deliver(purchase=purchase, denoms=[], serials=[], now=now)
-        reservation.status = ReservationStatus.CONFIRMED
-        reservation.purchase = purchase
-        reservation.payment_reference = (payment_reference or "")[:100]
-        reservation.finished_at = now
-        reservation.save(update_fields=["status", "purchase", "payment_reference", "finished_at"])
-    return purchase
+        return _confirm(reservation, reference=(payment_reference or "")[:100], now=now)
 
 
 def _end_hold(reservation, *, status, now):
@@ -718,6 +717,149 @@ def fail_reservation(*, reservation_id, now=None) -> Reservation:
         if reservation.status == ReservationStatus.HELD:
             _end_hold(reservation, status=ReservationStatus.FAILED, now=now)
     return reservation
+
+
+# --- the gateway's answer, from the browser or the gateway's own notification ------------------------
+
+@dataclass(frozen=True)
+class Settlement:
+    state: str  # paid | failed | expired
+    purchase: Purchase | None = None
+    refund: PaymentRefund | None = None
+
+
+def settle_payment(*, reservation_id, payment_reference: str, paid: bool, amount: int | None = None,
+                   now=None) -> Settlement:
+    """One answer of the gateway about one payment of a hold, whichever way it arrived (browser
+    return or server notification), as often as it arrives: the hold's row lock orders them.
+
+    Paid and the hold is held: confirm (purchase + wallet credit). Paid again with the same reference:
+    the same purchase. Paid with another reference while already confirmed (a second tab): that
+    payment is refunded. Paid after the hold was released or failed: refunded. Not paid: the hold is
+    given back at once (an already-confirmed hold stays confirmed). An `amount` other than the hold's
+    price is refused (400 `amount_mismatch`) and nothing is written."""
+    now = months.now_or(now)
+    reference = (payment_reference or "")[:100]
+    with transaction.atomic():
+        reservation = Reservation.objects.select_for_update().filter(pk=reservation_id).first()
+        if reservation is None:
+            raise NotFound("예약을 찾을 수 없습니다.")
+        if amount is not None and amount != reservation.price:
+            raise InvalidInput("amount_mismatch", "결제 금액이 예약 금액과 다릅니다.")
+        if not paid:
+            if reservation.status == ReservationStatus.HELD:
+                _end_hold(reservation, status=ReservationStatus.FAILED, now=now)
+            if reservation.status == ReservationStatus.CONFIRMED:
+                return Settlement("paid", purchase=reservation.purchase)
+            return Settlement("failed" if reservation.status == ReservationStatus.FAILED else "expired")
+        if not reference:
+            raise InvalidInput("invalid_reference", "결제 참조가 없습니다.")
+        if reservation.status == ReservationStatus.HELD:
+            return Settlement("paid", purchase=_confirm(reservation, reference=reference, now=now))
+        if reservation.status == ReservationStatus.CONFIRMED:
+            if reservation.payment_reference == reference:
+                return Settlement("paid", purchase=reservation.purchase)
+            refund = _order_refund(reservation=reservation, purchase=None, reference=reference,
+                                   amount=reservation.price, reason=RefundReason.DUPLICATE_PAYMENT, now=now)
+            return Settlement("paid", purchase=reservation.purchase, refund=refund)
+        refund = _order_refund(reservation=reservation, purchase=None, reference=reference, amount=reservation.price,
+                               reason=RefundReason.LATE_PAYMENT, now=now)
+        return Settlement("expired", refund=refund)
+
+
+def _confirm(reservation, *, reference, now) -> Purchase:
+    purchase = Purchase.objects.create(
+        channel=Channel.WEB, user=reservation.user, citizen_id=reservation.citizen_id,
+        tranche_id=reservation.tranche_id, medium=reservation.medium, face_value=reservation.face_value,
+        price=reservation.price, month=reservation.month, idempotency_key=f"reservation:{reservation.pk}",
+        created_at=now)
+    _deliver(purchase=purchase, denoms=[], serials=[], now=now)
+    reservation.status = ReservationStatus.CONFIRMED
+    reservation.purchase = purchase
+    reservation.payment_reference = reference
+    reservation.finished_at = now
+    reservation.save(update_fields=["status", "purchase", "payment_reference", "finished_at"])
+    return purchase
+
+
+# --- refunds: decided in the deciding transaction, paid out by a task outside any transaction -------
+
+def _enqueue_refund(refund_id: int) -> None:
+    from jinju_portal.tasks import enqueue_on_commit
+    from vouchers import tasks  # tasks import services: import at call time
+
+    enqueue_on_commit(tasks.refund_payment, refund_id)
+
+
+def _order_refund(*, reservation, purchase, reference, amount, reason, now) -> PaymentRefund:
+    """Claim the refund of `reference` (INSERT … ON CONFLICT DO NOTHING: one per payment, ever) and
+    enqueue its execution once this transaction commits. A reference already refunded is not again."""
+    PaymentRefund.objects.bulk_create([PaymentRefund(
+        reservation=reservation, purchase=purchase, payment_reference=reference, amount=amount, reason=reason,
+        created_at=now)], ignore_conflicts=True)
+    refund = PaymentRefund.objects.get(payment_reference=reference)
+    if refund.status == RefundStatus.PENDING:
+        _enqueue_refund(refund.pk)
+    return refund
+
+
+def execute_refund(*, refund_id, now=None) -> str:
+    """Pay one refund out through the gateway. Returns "done", or "skipped" when the row is not
+    pending or another worker holds it; raises payments.GatewayError after recording the failure.
+
+    Claim (one conditional UPDATE, its own short transaction) → gateway call outside any transaction
+    → record the result. Two workers never both call the gateway for one row: only one claim matches."""
+    from vouchers import payments
+
+    now = months.now_or(now)
+    claimed = (PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING)
+               .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+               .update(claimed_until=now + REFUND_CLAIM, attempts=F("attempts") + 1))
+    if not claimed:
+        return "skipped"
+    refund = PaymentRefund.objects.get(pk=refund_id)
+    try:
+        gateway = payments.get_gateway()
+        gateway.refund(reference=refund.payment_reference, amount=refund.amount)
+    except Exception as exc:  # a gateway is a network service: any failure is recorded and retried
+        status = RefundStatus.FAILED if refund.attempts >= REFUND_MAX_ATTEMPTS else RefundStatus.PENDING
+        PaymentRefund.objects.filter(pk=refund_id).update(status=status, claimed_until=None,
+                                                          last_error=f"{type(exc).__name__}: {exc}"[:2000])
+        if isinstance(exc, payments.GatewayError):
+            raise
+        raise payments.GatewayError(str(exc)) from exc
+    PaymentRefund.objects.filter(pk=refund_id).update(status=RefundStatus.DONE, done_at=now,
+                                                      claimed_until=None, last_error="")
+    return "done"
+
+
+def retry_refund(*, refund_id, now=None) -> PaymentRefund:
+    """Staff's "다시 시도": a failed (or stuck pending) refund goes back to pending and is enqueued.
+    A refund already done is left alone (409 `refund_done`)."""
+    now = months.now_or(now)
+    with transaction.atomic():
+        refund = PaymentRefund.objects.select_for_update().filter(pk=refund_id).first()
+        if refund is None:
+            raise NotFound("환불 내역을 찾을 수 없습니다.")
+        if refund.status == RefundStatus.DONE:
+            raise RuleViolation("refund_done", "이미 환불된 결제입니다.")
+        refund.status = RefundStatus.PENDING
+        refund.save(update_fields=["status"])
+        _enqueue_refund(refund.pk)
+    return refund
+
+
+def retry_pending_refunds(*, now=None, limit: int = 500) -> int:
+    """The every-10-minutes sweep: re-enqueue refunds pending for longer than REFUND_STALE_AFTER and
+    not held by a worker (their task was lost, or used up its retries). Safe twice: execute_refund
+    claims each row once at a time."""
+    now = months.now_or(now)
+    ids = list(PaymentRefund.objects.filter(status=RefundStatus.PENDING, created_at__lte=now - REFUND_STALE_AFTER)
+               .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
+               .order_by("id").values_list("id", flat=True)[:limit])
+    for refund_id in ids:
+        _enqueue_refund(refund_id)
+    return len(ids)
 
 
 def _release_batch(lapsed, *, now):

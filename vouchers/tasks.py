@@ -1,7 +1,10 @@
 """Celery tasks of `vouchers`: thin wrappers around the scheduled services (all idempotent)."""
 from celery import shared_task
 
-from vouchers import services
+from vouchers import payments, services
+
+# Backoff 30 s, 60 s, … capped at 30 min (jittered); after these the 10-minute sweep takes over.
+REFUND_TASK_RETRIES = 6
 
 
 @shared_task(name="vouchers.tasks.month_rollover")
@@ -17,3 +20,21 @@ def release_lapsed_reservations():
 @shared_task(name="vouchers.tasks.expire_notes_and_credits")
 def expire_notes_and_credits():
     return services.expire_notes_and_credits()
+
+
+@shared_task(name="vouchers.tasks.refund_payment", bind=True, autoretry_for=(payments.GatewayError,),
+             max_retries=REFUND_TASK_RETRIES, retry_backoff=30, retry_backoff_max=30 * 60, retry_jitter=True)
+def refund_payment(self, refund_id):
+    try:
+        return services.execute_refund(refund_id=refund_id)
+    except payments.GatewayError:
+        if self.request.retries >= self.max_retries:
+            # retries used up: the row stays pending (or failed) for the sweep and the admin; raising
+            # here would only fail the request that enqueued it when Celery runs eagerly
+            return "pending"
+        raise
+
+
+@shared_task(name="vouchers.tasks.retry_pending_refunds")
+def retry_pending_refunds():
+    return services.retry_pending_refunds()

@@ -183,36 +183,17 @@ class PaymentResult:
 
 
 def finish_payment(*, reservation: Reservation, reference: str, data, now=None) -> PaymentResult:
-    """Verify the gateway's answer and hand it to the services.
-
-    Paid: confirm (idempotent in the service: a second "pay" returns the same purchase). If another
-    payment already confirmed the hold, this one is refunded, so a double submit never charges twice.
-    If the hold is gone, the payment is refunded. Not paid: the hold is given back at once."""
-    now = months.now_or(now)
+    """Verify the browser's answer with the gateway and hand it to services.settle_payment, the same
+    path the gateway's server notification takes (whichever comes first settles; the other finds it
+    settled). Refunds (a second payment of a paid hold, a payment after the hold was released) are
+    decided there and paid out by a task."""
     gw = gateway()
     if gw is None:
         raise ImproperlyConfigured("no payment gateway")
     outcome = gw.verify(reference=reference, amount=reservation.price, data=data)
-    if not outcome.paid:
-        services.fail_reservation(reservation_id=reservation.pk, now=now)
-        reservation.refresh_from_db()
-        if reservation.status == ReservationStatus.CONFIRMED:  # an earlier payment went through
-            return PaymentResult("paid", purchase=reservation.purchase)
-        return PaymentResult("failed" if reservation.status == ReservationStatus.FAILED else "expired")
-    try:
-        purchase = services.confirm_reservation(reservation_id=reservation.pk, payment_reference=outcome.reference,
-                                                now=now)
-    except ServiceError as exc:
-        if exc.code != "reservation_expired":
-            raise
-        gw.refund(reference=outcome.reference, amount=reservation.price)
-        return PaymentResult("expired", refunded=True)
-    reservation.refresh_from_db()
-    if reservation.payment_reference != outcome.reference[:100]:
-        # this answer is a second payment of a hold that an earlier one already paid
-        gw.refund(reference=outcome.reference, amount=reservation.price)
-        return PaymentResult("paid", purchase=purchase, refunded=True)
-    return PaymentResult("paid", purchase=purchase)
+    settled = services.settle_payment(reservation_id=reservation.pk, payment_reference=outcome.reference,
+                                      paid=outcome.paid, now=now)
+    return PaymentResult(settled.state, purchase=settled.purchase, refunded=settled.refund is not None)
 
 
 # --- "내 상품권" ---------------------------------------------------------------------------------
@@ -226,26 +207,13 @@ def entry_description(entry) -> str:
 
 
 def offers_cancel(purchase: Purchase, *, user, now=None) -> bool:
-    """Whether to show a cancel button. A hint only: the service decides on the POST (and also
-    refuses when part of it was used); it lets the buying web account cancel within the window."""
-    now = months.now_or(now)
-    return (purchase.status == PurchaseStatus.COMPLETED and purchase.user_id == user.pk
-            and now - purchase.created_at <= services.CANCEL_WINDOW)
+    """Whether to show a cancel button: exactly when the service would accept the cancel."""
+    return selectors.cancel_refusal(purchase=purchase, user=user, now=now) is None
 
 
 def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
-    """services.cancel_purchase, then give the payment back through the gateway that took it.
-
-    Returns True when this call cancelled it (a repeated submit finds it cancelled already and
-    refunds nothing: the service stamps `cancelled_at` with our `now` only when it cancels)."""
+    """services.cancel_purchase, which also orders the refund of the online payment in the same
+    transaction. Returns True when this call cancelled it (a repeated submit finds it cancelled)."""
     now = months.now_or(now)
     cancelled = services.cancel_purchase(purchase_id=purchase.pk, user=user, now=now)
-    if cancelled.cancelled_at != now:
-        return False
-    paid = Reservation.objects.filter(purchase=cancelled).exclude(payment_reference="").first()
-    gw = gateway() if paid is not None else None
-    if gw is not None:
-        gw.refund(reference=paid.payment_reference, amount=cancelled.price)
-    elif paid is not None:
-        logger.error("purchase %s cancelled but no gateway to refund %s", cancelled.pk, paid.payment_reference)
-    return True
+    return cancelled.cancelled_at == now

@@ -9,7 +9,7 @@ from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from tests.vouchers_web.test_purchase_pages import answer, reserve, start_payment
 from vouchers import services
-from vouchers.models import MonthlyUsage, Purchase, Tranche, Wallet
+from vouchers.models import MonthlyUsage, PaymentRefund, Purchase, Tranche, Wallet
 
 
 def buy_on_the_web(client, tranche, amount="50,000"):
@@ -55,12 +55,17 @@ def test_cancel_asks_for_confirmation_then_gives_everything_back(signed_in, citi
 
 
 @pytest.mark.django_db
-def test_cancelling_a_paid_web_purchase_refunds_the_payment_once(signed_in, citizen, tranche, recording_gateway):
+def test_cancelling_a_paid_web_purchase_refunds_the_payment_once(signed_in, citizen, tranche, recording_gateway,
+                                                                 django_capture_on_commit_callbacks):
     purchase = buy_on_the_web(signed_in, tranche)
     reference = purchase.reservation.payment_reference
-    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
-    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    with django_capture_on_commit_callbacks(execute=True):
+        signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
     assert recording_gateway.refunds == [(reference, 45_000)]
+    refund = PaymentRefund.objects.get()
+    assert (refund.purchase_id, refund.reason, refund.status, refund.attempts) == (purchase.pk, "cancelled", "done", 1)
 
 
 @pytest.mark.django_db

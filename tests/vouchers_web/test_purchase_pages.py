@@ -12,7 +12,7 @@ from django.utils import timezone
 from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from vouchers import months, payments, services  # noqa: F401
-from vouchers.models import MonthlyUsage, Purchase, Reservation, Tranche, Wallet, WalletEntry
+from vouchers.models import MonthlyUsage, PaymentRefund, Purchase, Reservation, Tranche, Wallet, WalletEntry
 
 
 def reserve(client, tranche, amount="50,000"):
@@ -99,13 +99,15 @@ def test_double_submitting_pay_charges_and_credits_once(signed_in, citizen, tran
 
 
 @pytest.mark.django_db
-def test_two_tabs_paying_the_same_hold_are_charged_once_and_the_extra_payment_refunded(signed_in, citizen, tranche,
-                                                                                       recording_gateway):
+def test_two_tabs_paying_the_same_hold_are_charged_once_and_the_extra_payment_refunded(
+        signed_in, citizen, tranche, recording_gateway, django_capture_on_commit_callbacks):
     reservation = reserve(signed_in, tranche)
     first = start_payment(signed_in, reservation)
     second = start_payment(signed_in, reservation)  # both started while the hold was pending
     answer(signed_in, reservation, first, "paid")
-    answer(signed_in, reservation, second, "paid")
+    with django_capture_on_commit_callbacks(execute=True):
+        answer(signed_in, reservation, second, "paid")
+    assert PaymentRefund.objects.get().reason == "duplicate_payment"
     assert Purchase.objects.count() == 1 and Wallet.objects.get().balance == 50_000
     assert recording_gateway.refunds == [(second, 45_000)]
     assert_invariants()
@@ -215,14 +217,18 @@ def test_a_paper_tranche_cannot_be_bought_on_the_web(signed_in, citizen):
 
 
 @pytest.mark.django_db
-def test_a_released_reservation_is_shown_as_expired_and_a_late_payment_is_refunded(signed_in, citizen, tranche,
-                                                                                 recording_gateway):
+def test_a_released_reservation_is_shown_as_expired_and_a_late_payment_is_refunded(
+        signed_in, citizen, tranche, recording_gateway, django_capture_on_commit_callbacks):
     reservation = reserve(signed_in, tranche)
     reference = start_payment(signed_in, reservation)
     assert services.release_lapsed_reservations(now=timezone.now() + dt.timedelta(minutes=11)) == 1
     page = signed_in.get(reverse("vouchers:reservation", args=[reservation.pk])).content.decode()
     assert "결제 기한(10분)이 지나 예약이 해제되었습니다." in page and "결제하기</button>" not in page
-    response = answer(signed_in, reservation, reference, "paid")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = answer(signed_in, reservation, reference, "paid")
+    refund = PaymentRefund.objects.get()
+    assert (refund.reservation_id, refund.purchase_id, refund.reason, refund.amount, refund.status) == (
+        reservation.pk, None, "late_payment", 45_000, "done")
     assert "결제한 금액은 환불됩니다." in signed_in.get(response["Location"]).content.decode()
     assert not Purchase.objects.exists() and recording_gateway.refunds == [(reference, 45_000)]
     assert Tranche.objects.get().sold == 0
