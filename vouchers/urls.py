@@ -15,6 +15,7 @@ urlpatterns = [
     path("reservations/<int:reservation_id>/sandbox/", views.sandbox, name="sandbox"),
     path("reservations/<int:reservation_id>/return/", views.payment_return, name="payment_return"),
     path("reservations/<int:reservation_id>/give-up/", views.give_up, name="give_up"),
+    path("payments/notify/", views.payment_notify, name="payment_notify"),
     path("my/", views.mine, name="mine"),
     path("my/purchases/<int:purchase_id>/cancel/", views.cancel, name="cancel"),
 ]

@@ -10,15 +10,16 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from jinju_portal.errors import ServiceError
-from vouchers import identity_verification, selectors, services, web
+from vouchers import identity_verification, payments, selectors, services, web
 from vouchers.choices import Medium, ReservationStatus
 from vouchers.forms import PurchaseForm
 from vouchers.models import Purchase, Reservation
@@ -242,6 +243,35 @@ def give_up(request, citizen, reservation_id):
     services.fail_reservation(reservation_id=held.pk)
     messages.info(request, _("예약을 취소했습니다. 잡아 두었던 한도를 돌려놓았습니다."))
     return redirect("vouchers:buy")
+
+
+def _notify_error(code, detail, status=400):
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+@csrf_exempt  # the gateway's server calls this; the signature, not a cookie, proves who sent it
+@require_POST
+def payment_notify(request):
+    """The gateway's server-to-server notification: settles the hold through the same service as the
+    browser's return (services.settle_payment), idempotently. Anything untrustworthy or unreadable
+    answers 400 with a JSON code and writes nothing."""
+    gateway = web.gateway()
+    if gateway is None:
+        return _notify_error("payments_unavailable", "no payment gateway is configured", status=503)
+    try:
+        outcome = gateway.parse_notification(request)
+    except payments.InvalidNotification as exc:
+        return _notify_error(exc.code, exc.detail)
+    if outcome is None:
+        return _notify_error("invalid_signature", "the notification's signature does not verify")
+    try:
+        settled = services.settle_payment(reservation_id=outcome.reservation_id, payment_reference=outcome.reference,
+                                          paid=outcome.paid, amount=outcome.amount)
+    except ServiceError as exc:
+        code = "unknown_reference" if exc.code == "not_found" else exc.code
+        return _notify_error(code, str(exc.detail))
+    return JsonResponse({"state": settled.state, "purchase": settled.purchase.pk if settled.purchase else None,
+                         "refund": settled.refund.pk if settled.refund else None})
 
 
 # --- 내 상품권 ----------------------------------------------------------------------------------------
