@@ -234,3 +234,26 @@ def test_late_payment_after_release_orders_a_refund_and_confirms_nothing(gateway
     with django_capture_on_commit_callbacks(execute=True):  # the same answer again: the same refund, not paid twice
         again = services.settle_payment(reservation_id=held.pk, payment_reference="sandbox-late-1", paid=True)
     assert again.refund.pk == settled.refund.pk and PaymentRefund.objects.count() == 1 and len(gateway.calls) == 1
+
+
+@pytest.mark.django_db
+def test_staff_see_refunds_read_only_filter_by_status_and_retry_failed_ones(
+        admin_client, gateway, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    failed, done = pending_refund(), pending_refund()
+    PaymentRefund.objects.filter(pk=failed.pk).update(status="failed", attempts=10, last_error="GatewayError: down")
+    PaymentRefund.objects.filter(pk=done.pk).update(status="done", done_at=timezone.now(), attempts=1)
+    url = reverse("admin:vouchers_paymentrefund_changelist")
+    page = admin_client.get(url)
+    assert page.status_code == 200 and "다시 시도" in page.content.decode()
+    listed = admin_client.get(url, {"status__exact": "failed"}).context["cl"].result_list
+    assert [r.pk for r in listed] == [failed.pk]
+    assert admin_client.get(reverse("admin:vouchers_paymentrefund_change", args=[failed.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:vouchers_paymentrefund_add")).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"action": "retry", "_selected_action": [failed.pk, done.pk]}, follow=True)
+    text = response.content.decode()
+    assert "환불 1건을 다시 시도합니다." in text and "이미 환불된 1건은 건너뛰었습니다." in text
+    assert dict(PaymentRefund.objects.values_list("pk", "status")) == {failed.pk: "done", done.pk: "done"}
+    assert gateway.calls == [(failed.payment_reference, failed.amount)]
