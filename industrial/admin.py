@@ -6,12 +6,13 @@ from django.contrib.admin.helpers import ActionForm
 from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from industrial import selectors, services
-from industrial.choices import OPEN_SUPPORT_STATUSES, RegistrationStatus, SupportStatus
+from industrial.choices import OPEN_SUPPORT_STATUSES, SUPPORT_TEAM_LABEL, RegistrationStatus, SupportStatus
 from industrial.models import (
     Book,
     Club,
@@ -150,7 +151,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
 
 class FundingAddForm(ServiceForm):
     effective_on = forms.DateField(label=_("배정 기준일"), initial=timezone.localdate)
-    reason = forms.CharField(label=_("사유"), max_length=300, initial="최초 배정")
+    reason = forms.CharField(label=_("사유"), max_length=300, initial=_("최초 배정"))
 
     class Meta:
         model = Funding
@@ -398,11 +399,11 @@ class SupportRequestAdmin(ExportMixin, ServiceFormAdmin):
     date_hierarchy = "received_at"
     list_select_related = ("assignee",)
     readonly_fields = ("number", "company", "company_name", "business_number", "category", "title", "description",
-                       "contact_name", "contact_email", "contact_phone", "status", "assignee", "received_at",
-                       "due_at", "resolved_at", "closed_at", "updated_at")
+                       "contact_name", "contact_email", "contact_phone", "language", "status", "assignee",
+                       "received_at", "due_at", "resolved_at", "closed_at", "updated_at")
     fieldsets = (
         (_("신청"), {"fields": ("number", "company", "company_name", "business_number", "category", "title",
-                              "description", "contact_name", "contact_email", "contact_phone")}),
+                              "description", "contact_name", "contact_email", "contact_phone", "language")}),
         (_("처리"), {"fields": ("status", "assignee", "received_at", "due_at", "resolved_at", "closed_at",
                               "updated_at", "new_assignee", "new_status", "answer", "note")}),
     )
@@ -423,16 +424,18 @@ class SupportRequestAdmin(ExportMixin, ServiceFormAdmin):
         extra_context = {**(extra_context or {}), "team_figures": selectors.support_team_figures()}
         return super().changelist_view(request, extra_context=extra_context)
 
-    def _bulk(self, request, queryset, call, verb):
+    def _bulk(self, request, queryset, call, done_message):
+        """`done_message(n)`: the success line for n requests, one whole sentence per action."""
         done, failed = 0, []
         for sr in queryset.order_by("pk"):
             try:
                 call(sr)
                 done += 1
             except ServiceError as exc:
-                failed.append(f"{sr.number}: {exc.detail}")
+                # Translators: a request number, then why it was refused.
+                failed.append(gettext("%(number)s: %(reason)s") % {"number": sr.number, "reason": exc.detail})
         if done:
-            self.message_user(request, f"{done}건을 {verb} 처리했습니다.", messages.SUCCESS)
+            self.message_user(request, done_message(done), messages.SUCCESS)
         for line in failed:
             self.message_user(request, line, messages.ERROR)
 
@@ -440,28 +443,33 @@ class SupportRequestAdmin(ExportMixin, ServiceFormAdmin):
     def assign_selected(self, request, queryset):
         assignee = selectors.support_team_members().filter(pk=request.POST.get("assignee") or 0).first()
         if assignee is None:
-            self.message_user(request, "아래쪽 '담당자'에서 기업지원팀 구성원을 고르세요.", messages.ERROR)
+            self.message_user(request, gettext("아래쪽 '담당자'에서 %(group)s 구성원을 고르세요.") % {
+                "group": SUPPORT_TEAM_LABEL}, messages.ERROR)
             return
         note = request.POST.get("note", "")
         self._bulk(request, queryset, lambda sr: services.assign_support_request(
-            support_request=sr, assignee=assignee, by=request.user, note=note), "배정")
+            support_request=sr, assignee=assignee, by=request.user, note=note),
+            lambda n: ngettext("%(count)d건을 배정 처리했습니다.", "%(count)d건을 배정 처리했습니다.", n) % {"count": n})
 
-    def _status_action(self, request, queryset, status, verb):
+    def _status_action(self, request, queryset, status, done_message):
         note = request.POST.get("note", "")
         self._bulk(request, queryset, lambda sr: services.change_support_status(
-            support_request=sr, status=status, by=request.user, note=note), verb)
+            support_request=sr, status=status, by=request.user, note=note), done_message)
 
     @admin.action(description=_("선택한 신청을 '처리 중'으로"))
     def mark_in_progress(self, request, queryset):
-        self._status_action(request, queryset, SupportStatus.IN_PROGRESS, "처리 중")
+        self._status_action(request, queryset, SupportStatus.IN_PROGRESS, lambda n: ngettext(
+            "%(count)d건을 처리 중 처리했습니다.", "%(count)d건을 처리 중 처리했습니다.", n) % {"count": n})
 
     @admin.action(description=_("선택한 신청을 '해결'로 (답변이 있어야 함)"))
     def mark_resolved(self, request, queryset):
-        self._status_action(request, queryset, SupportStatus.RESOLVED, "해결")
+        self._status_action(request, queryset, SupportStatus.RESOLVED, lambda n: ngettext(
+            "%(count)d건을 해결 처리했습니다.", "%(count)d건을 해결 처리했습니다.", n) % {"count": n})
 
     @admin.action(description=_("선택한 신청을 '종결'로"))
     def mark_closed(self, request, queryset):
-        self._status_action(request, queryset, SupportStatus.CLOSED, "종결")
+        self._status_action(request, queryset, SupportStatus.CLOSED, lambda n: ngettext(
+            "%(count)d건을 종결 처리했습니다.", "%(count)d건을 종결 처리했습니다.", n) % {"count": n})
 
 
 # --- Culture centre -----------------------------------------------------------------------------------------
@@ -543,8 +551,8 @@ class RegistrationAdmin(ExportMixin, ServiceFormAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj:
-            return ("event", "name", "company", "email", "status", "waitlist_number", "created_at", "confirmed_at",
-                    "cancelled_at")
+            return ("event", "name", "company", "email", "language", "status", "waitlist_number", "created_at",
+                    "confirmed_at", "cancelled_at")
         return ()
 
     def get_fields(self, request, obj=None):
@@ -559,7 +567,9 @@ class RegistrationAdmin(ExportMixin, ServiceFormAdmin):
         for pk in queryset.order_by("pk").values_list("pk", flat=True):
             _registration, nxt = services.cancel_registration(registration_id=pk)
             promoted += nxt is not None
-        self.message_user(request, f"취소했습니다. 대기자 {promoted}명이 확정되었습니다.", messages.SUCCESS)
+        self.message_user(request, ngettext("취소했습니다. 대기자 %(count)d명이 확정되었습니다.",
+                                            "취소했습니다. 대기자 %(count)d명이 확정되었습니다.", promoted)
+                          % {"count": promoted}, messages.SUCCESS)
 
 
 class ClubMemberInline(admin.TabularInline):
@@ -630,7 +640,7 @@ class LoanAdmin(ServiceFormAdmin):
     def mark_returned(self, request, queryset):
         for loan in queryset:
             services.return_loan(loan=loan)
-        self.message_user(request, "반납 처리했습니다.", messages.SUCCESS)
+        self.message_user(request, gettext("반납 처리했습니다."), messages.SUCCESS)
 
 
 @admin.register(Book)

@@ -68,7 +68,10 @@ class RegistrationStatus(models.TextChoices):
 
 
 # Django groups: members of the business support team, and its lead(s) who get every reminder.
+# The names are identifiers stored in auth_group and never translated; show the *_LABEL instead.
 SUPPORT_TEAM_GROUP = "기업지원팀"
 SUPPORT_LEAD_GROUP = "기업지원팀장"
+SUPPORT_TEAM_LABEL = _("기업지원팀")
+SUPPORT_LEAD_LABEL = _("기업지원팀장")
 DEFAULT_SLA_DAYS = 7
 DEFAULT_LOAN_DAYS = 14

@@ -7,6 +7,7 @@ from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 from industrial.choices import (
@@ -19,9 +20,18 @@ from industrial.choices import (
     SupportCategory,
     SupportStatus,
 )
+from jinju_portal.money import format_krw
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 5000
+# The language (a code of settings.LANGUAGES) a requester or registrant used on the page or API:
+# their e-mails are written in it. Korean for rows filed otherwise (admin, seed, before this field).
+LANGUAGE_MAX = 8
+
+
+def _language_field():
+    return models.CharField(_("언어"), max_length=LANGUAGE_MAX, default="ko", editable=False,
+                            help_text=_("신청할 때 쓴 언어: 이메일을 이 언어로 보냅니다."))
 
 
 # --- Project tracking ------------------------------------------------------------------------------
@@ -155,7 +165,7 @@ class Expenditure(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.spent_on} {self.payee} {self.amount:,}원"
+        return f"{self.spent_on} {self.payee} {format_krw(self.amount)}"
 
 
 # --- Companies and the SME support desk -------------------------------------------------------------
@@ -196,7 +206,9 @@ class SupportCategorySLA(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_category_display()}: {self.days}일"
+        # Translators: a number of days (a category's deadline), e.g. "7일" / "7 days".
+        days = ngettext("%(days)d일", "%(days)d일", self.days) % {"days": self.days}
+        return f"{self.get_category_display()}: {days}"
 
 
 class SupportRequest(models.Model):
@@ -221,6 +233,7 @@ class SupportRequest(models.Model):
     answer = models.TextField(_("답변 (신청인 공개)"), blank=True)
     last_reminded_on = models.DateField(_("마지막 독촉일"), null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(_("최종 변경"))
+    language = _language_field()
 
     class Meta:
         verbose_name = _("기업 애로 신청")
@@ -326,6 +339,7 @@ class Registration(models.Model):
     created_at = models.DateTimeField(_("신청일시"))
     confirmed_at = models.DateTimeField(_("확정일시"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("취소일시"), null=True, blank=True)
+    language = _language_field()
 
     class Meta:
         verbose_name = _("참가 신청")

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from industrial.choices import (
     DEFAULT_SLA_DAYS,
@@ -164,7 +165,7 @@ def support_team_figures(*, now=None):
     now = now or timezone.now()
     rows = list(SupportRequest.objects.values("category", "status", "due_at", "received_at", "resolved_at"))
     out = []
-    for value, label in list(SupportCategory.choices) + [("", "전체")]:
+    for value, label in list(SupportCategory.choices) + [("", _("전체"))]:
         mine = [r for r in rows if not value or r["category"] == value]
         open_rows = [r for r in mine if r["status"] in OPEN_SUPPORT_STATUSES]
         durations = [(r["resolved_at"] - r["received_at"]).total_seconds() / 86400

@@ -7,12 +7,18 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import get_supported_language_variant
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.utils.translation import ngettext
 
 from industrial import selectors
 from industrial.choices import (
     DEFAULT_LOAN_DAYS,
     OPEN_SUPPORT_STATUSES,
     SUPPORT_TEAM_GROUP,
+    SUPPORT_TEAM_LABEL,
     SUPPORT_TRANSITIONS,
     FundingSource,
     RegistrationStatus,
@@ -37,63 +43,85 @@ from industrial.models import (
 )
 from jinju_portal import bizno
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
-from jinju_portal.money import MAX_KRW
+from jinju_portal.money import MAX_KRW, format_krw
 from jinju_portal.tasks import enqueue_on_commit
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read over the phone
+
+
+DEFAULT_LANGUAGE = "ko"  # e-mails to a requester or registrant who filed without a language (admin, seed)
 
 
 def _now(now):
     return now or timezone.now()
 
 
+def _language(code):
+    """The site language closest to `code` ('en-us' -> 'en'), or Korean: what e-mails are written in."""
+    try:
+        return get_supported_language_variant(code) if code else DEFAULT_LANGUAGE
+    except LookupError:
+        return DEFAULT_LANGUAGE
+
+
+# Messages are translated when raised, in the language of the request that called the service.
 def _text(value, *, field, max_length, required=True, label):
     """Shared text check for every caller (API, page, admin): type, NUL bytes, length."""
+    if isinstance(value, Promise):  # a lazily translated default (create_funding's reason)
+        value = str(value)
     if not isinstance(value, str):
-        raise InvalidInput("invalid", f"{label}: 문자열이어야 합니다.", {field: [f"{label}: 문자열이어야 합니다."]})
+        # Translators: %(label)s is a field name (기업명, 이메일 …).
+        message = _("%(label)s: 문자열이어야 합니다.") % {"label": label}
+        raise InvalidInput("invalid", message, {field: [message]})
     value = value.strip()
     if "\x00" in value:
-        raise InvalidInput("invalid", f"{label}: 허용되지 않는 문자가 있습니다.", {field: ["허용되지 않는 문자가 있습니다."]})
+        raise InvalidInput("invalid", _("%(label)s: 허용되지 않는 문자가 있습니다.") % {"label": label},
+                           {field: [_("허용되지 않는 문자가 있습니다.")]})
     if required and not value:
-        raise InvalidInput("invalid", f"{label}을(를) 입력해 주세요.", {field: ["필수 항목입니다."]})
+        raise InvalidInput("invalid", _("%(label)s을(를) 입력해 주세요.") % {"label": label},
+                           {field: [_("필수 항목입니다.")]})
     if len(value) > max_length:
-        raise InvalidInput("invalid", f"{label}은(는) {max_length:,}자 이하여야 합니다.",
-                           {field: [f"{max_length:,}자 이하여야 합니다."]})
+        limit = {"label": label, "max": f"{max_length:,}"}
+        raise InvalidInput("invalid",
+                           ngettext("%(label)s은(는) %(max)s자 이하여야 합니다.",
+                                    "%(label)s은(는) %(max)s자 이하여야 합니다.", max_length) % limit,
+                           {field: [ngettext("%(max)s자 이하여야 합니다.", "%(max)s자 이하여야 합니다.",
+                                             max_length) % limit]})
     return value
 
 
 def _email(value, *, field="email"):
-    value = _text(value, field=field, max_length=254, label="이메일")
+    value = _text(value, field=field, max_length=254, label=_("이메일"))
     try:
         validate_email(value)
     except ValidationError:
-        raise InvalidInput("invalid", "올바른 이메일 주소가 아닙니다.", {field: ["올바른 이메일 주소가 아닙니다."]})
+        raise InvalidInput("invalid", _("올바른 이메일 주소가 아닙니다."), {field: [_("올바른 이메일 주소가 아닙니다.")]})
     return value.lower()
 
 
 def _amount(value, *, field="amount", allow_zero=False):
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput("invalid_amount", "금액은 원 단위 정수여야 합니다.", {field: ["원 단위 정수여야 합니다."]})
+        raise InvalidInput("invalid_amount", _("금액은 원 단위 정수여야 합니다."), {field: [_("원 단위 정수여야 합니다.")]})
     if value < 0 or (value == 0 and not allow_zero) or value > MAX_KRW:
-        raise InvalidInput("invalid_amount", "금액이 허용 범위를 벗어났습니다.", {field: ["허용 범위를 벗어났습니다."]})
+        raise InvalidInput("invalid_amount", _("금액이 허용 범위를 벗어났습니다."), {field: [_("허용 범위를 벗어났습니다.")]})
     return value
 
 
 # --- Project: funding, amendments, expenditures --------------------------------------------------------
 
 @transaction.atomic
-def create_funding(*, project, source, amount, effective_on, reason="최초 배정", by=None, now=None):
+def create_funding(*, project, source, amount, effective_on, reason=gettext_lazy("최초 배정"), by=None, now=None):
     """A new source for a project, with its first amendment row (from 0) so the history starts at 0."""
     now = _now(now)
     if source not in FundingSource.values:
-        raise InvalidInput("invalid", "알 수 없는 재원입니다.", {"source": ["알 수 없는 재원입니다."]})
+        raise InvalidInput("invalid", _("알 수 없는 재원입니다."), {"source": [_("알 수 없는 재원입니다.")]})
     amount = _amount(amount, allow_zero=True)
-    reason = _text(reason, field="reason", max_length=300, label="사유")
+    reason = _text(reason, field="reason", max_length=300, label=_("사유"))
     try:
         with transaction.atomic():
             funding = Funding.objects.create(project=project, source=source, amount=amount, updated_at=now)
     except IntegrityError:
-        raise RuleViolation("funding_exists", "이 사업에는 해당 재원이 이미 있습니다. 예산 변경으로 조정해 주세요.")
+        raise RuleViolation("funding_exists", _("이 사업에는 해당 재원이 이미 있습니다. 예산 변경으로 조정해 주세요."))
     FundingAmendment.objects.create(funding=funding, effective_on=effective_on, amount_before=0,
                                     amount_after=amount, reason=reason, created_by=by, created_at=now)
     Project.objects.filter(pk=project.pk).update(updated_at=now)
@@ -105,12 +133,13 @@ def amend_funding(*, funding, new_amount, effective_on, reason, by=None, now=Non
     """Change an allocation by a dated amendment. Never below what has already been spent."""
     now = _now(now)
     new_amount = _amount(new_amount, field="amount_after", allow_zero=True)
-    reason = _text(reason, field="reason", max_length=300, label="사유")
+    reason = _text(reason, field="reason", max_length=300, label=_("사유"))
     locked = Funding.objects.select_for_update().get(pk=funding.pk)
     if new_amount < locked.spent:
-        raise RuleViolation("allocation_below_spent",
-                            f"이미 집행한 {locked.spent:,}원보다 적게 줄일 수 없습니다.",
-                            {"amount_after": [f"집행액 {locked.spent:,}원 이상이어야 합니다."]})
+        spent = {"spent": format_krw(locked.spent)}
+        # Translators: %(spent)s is an amount with its currency (format_krw: "600원" / "₩600").
+        raise RuleViolation("allocation_below_spent", _("이미 집행한 %(spent)s보다 적게 줄일 수 없습니다.") % spent,
+                            {"amount_after": [_("집행액 %(spent)s 이상이어야 합니다.") % spent]})
     amendment = FundingAmendment.objects.create(
         funding=locked, effective_on=effective_on, amount_before=locked.amount, amount_after=new_amount,
         reason=reason, created_by=by, created_at=now)
@@ -127,19 +156,21 @@ def record_expenditure(*, funding, amount, spent_on, payee, description, documen
     clerks entering invoices at the same moment can never together exceed it (invariant 7)."""
     now = _now(now)
     amount = _amount(amount)
-    payee = _text(payee, field="payee", max_length=200, label="지급처")
-    description = _text(description, field="description", max_length=500, label="내용")
-    document_ref = _text(document_ref, field="document_ref", max_length=100, required=False, label="증빙 문서번호")
+    payee = _text(payee, field="payee", max_length=200, label=_("지급처"))
+    description = _text(description, field="description", max_length=500, label=_("내용"))
+    document_ref = _text(document_ref, field="document_ref", max_length=100, required=False,
+                         label=_("증빙 문서번호"))
     moved = Funding.objects.filter(pk=funding.pk, spent__lte=F("amount") - amount).update(
         spent=F("spent") + amount, updated_at=now)
     if not moved:
         current = Funding.objects.filter(pk=funding.pk).values("amount", "spent").first()
         if current is None:
-            raise NotFound("재원을 찾을 수 없습니다.")
-        remaining = current["amount"] - current["spent"]
+            raise NotFound(_("재원을 찾을 수 없습니다."))
+        figures = {"remaining": format_krw(current["amount"] - current["spent"]), "amount": format_krw(amount)}
+        # Translators: %(remaining)s and %(amount)s are amounts with their currency ("300,000원" / "₩300,000").
         raise RuleViolation("allocation_exceeded",
-                            f"배정액을 초과합니다: 남은 배정액 {remaining:,}원, 요청 {amount:,}원.",
-                            {"amount": [f"남은 배정액 {remaining:,}원을 넘을 수 없습니다."]})
+                            _("배정액을 초과합니다: 남은 배정액 %(remaining)s, 요청 %(amount)s.") % figures,
+                            {"amount": [_("남은 배정액 %(remaining)s을 넘을 수 없습니다.") % figures]})
     return Expenditure.objects.create(
         project_id=funding.project_id, funding_id=funding.pk, spent_on=spent_on, amount=amount, payee=payee,
         description=description, document_ref=document_ref, created_by=by, created_at=now)
@@ -165,20 +196,23 @@ def _notify_status(support_request):
 
 @transaction.atomic
 def submit_support_request(*, company_name, business_number, category, title, description, contact_email,
-                           contact_name="", contact_phone="", now=None):
-    """File an SME's problem: due date from the category's SLA; a receipt e-mail after commit."""
+                           contact_name="", contact_phone="", language=None, now=None):
+    """File an SME's problem: due date from the category's SLA; a receipt e-mail after commit.
+    `language` (the page's or API request's get_language(); Korean if not given) is the language the
+    requester's e-mails are written in."""
     now = _now(now)
-    company_name = _text(company_name, field="company_name", max_length=200, label="기업명")
+    company_name = _text(company_name, field="company_name", max_length=200, label=_("기업명"))
     if not isinstance(business_number, str) or not bizno.is_valid(business_number):
-        raise InvalidInput("invalid_business_number", "사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인).",
-                           {"business_number": ["사업자등록번호가 올바르지 않습니다."]})
+        raise InvalidInput("invalid_business_number",
+                           _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
+                           {"business_number": [_("사업자등록번호가 올바르지 않습니다.")]})
     if category not in SupportCategory.values:
-        raise InvalidInput("invalid", "알 수 없는 분야입니다.", {"category": ["알 수 없는 분야입니다."]})
-    title = _text(title, field="title", max_length=TITLE_MAX, label="제목")
-    description = _text(description, field="description", max_length=DESCRIPTION_MAX, label="내용")
+        raise InvalidInput("invalid", _("알 수 없는 분야입니다."), {"category": [_("알 수 없는 분야입니다.")]})
+    title = _text(title, field="title", max_length=TITLE_MAX, label=_("제목"))
+    description = _text(description, field="description", max_length=DESCRIPTION_MAX, label=_("내용"))
     contact_email = _email(contact_email, field="contact_email")
-    contact_name = _text(contact_name, field="contact_name", max_length=100, required=False, label="담당자")
-    contact_phone = _text(contact_phone, field="contact_phone", max_length=30, required=False, label="연락처")
+    contact_name = _text(contact_name, field="contact_name", max_length=100, required=False, label=_("담당자"))
+    contact_phone = _text(contact_phone, field="contact_phone", max_length=30, required=False, label=_("연락처"))
     number = bizno.normalize(business_number)
     company = Company.objects.filter(business_number=number).first()
     due_at = now + timedelta(days=selectors.sla_days(category))
@@ -189,12 +223,13 @@ def submit_support_request(*, company_name, business_number, category, title, de
                     number=_new_request_number(now), company=company, company_name=company_name,
                     business_number=number, category=category, title=title, description=description,
                     contact_name=contact_name, contact_email=contact_email, contact_phone=contact_phone,
-                    status=SupportStatus.RECEIVED, received_at=now, due_at=due_at, updated_at=now)
+                    status=SupportStatus.RECEIVED, received_at=now, due_at=due_at, updated_at=now,
+                    language=_language(language))
             break
         except IntegrityError:  # a request number drawn twice (1 in 33 million a day): draw again
             continue
     else:
-        raise RuleViolation("number_unavailable", "접수번호를 만들지 못했습니다. 다시 시도해 주세요.")
+        raise RuleViolation("number_unavailable", _("접수번호를 만들지 못했습니다. 다시 시도해 주세요."))
     _log(support_request, at=now, by=None, to_status=SupportStatus.RECEIVED)
     _notify_status(support_request)
     return support_request
@@ -211,10 +246,11 @@ def _locked_request(support_request):
 def check_transition(current, target):
     """Raise RuleViolation unless `current -> target` is an allowed move (also used by admin forms)."""
     if target not in SupportStatus.values:
-        raise InvalidInput("invalid", "알 수 없는 상태입니다.", {"status": ["알 수 없는 상태입니다."]})
+        raise InvalidInput("invalid", _("알 수 없는 상태입니다."), {"status": [_("알 수 없는 상태입니다.")]})
     if target not in SUPPORT_TRANSITIONS[SupportStatus(current)]:
-        raise RuleViolation("invalid_transition",
-                            f"'{SupportStatus(current).label}'에서 '{SupportStatus(target).label}'(으)로 바꿀 수 없습니다.")
+        # Translators: %(current)s and %(target)s are status names (접수, 해결 …).
+        raise RuleViolation("invalid_transition", _("'%(current)s'에서 '%(target)s'(으)로 바꿀 수 없습니다.") % {
+            "current": SupportStatus(current).label, "target": SupportStatus(target).label})
 
 
 @transaction.atomic
@@ -223,18 +259,21 @@ def assign_support_request(*, support_request, assignee, by=None, note="", now=N
     the status)."""
     now = _now(now)
     if not _is_team_member(assignee):
-        raise RuleViolation("not_support_team_member", f"담당자는 '{SUPPORT_TEAM_GROUP}' 구성원이어야 합니다.",
-                            {"assignee": [f"'{SUPPORT_TEAM_GROUP}' 구성원이 아닙니다."]})
+        group = {"group": SUPPORT_TEAM_LABEL}
+        # Translators: %(group)s is the team's name (기업지원팀, "Business Support Team").
+        raise RuleViolation("not_support_team_member", _("담당자는 '%(group)s' 구성원이어야 합니다.") % group,
+                            {"assignee": [_("'%(group)s' 구성원이 아닙니다.") % group]})
     locked = _locked_request(support_request)
     if locked.status not in OPEN_SUPPORT_STATUSES:
-        raise RuleViolation("request_not_open", "이미 해결되었거나 종결된 신청입니다.")
+        raise RuleViolation("request_not_open", _("이미 해결되었거나 종결된 신청입니다."))
     before = locked.status
     locked.assignee = assignee
     if locked.status == SupportStatus.RECEIVED:
         locked.status = SupportStatus.ASSIGNED
     locked.updated_at = now
     locked.save(update_fields=["assignee", "status", "updated_at"])
-    text = f"담당자 배정: {assignee.get_full_name() or assignee.get_username()}"
+    # History note, in the language of the staff member who assigned.
+    text = _("담당자 배정: %(name)s") % {"name": assignee.get_full_name() or assignee.get_username()}
     _log(locked, at=now, by=by, from_status=before, to_status=locked.status, note=f"{text}\n{note}".strip())
     if before != locked.status:
         _notify_status(locked)
@@ -249,13 +288,14 @@ def change_support_status(*, support_request, status, by=None, note="", answer=N
     locked = _locked_request(support_request)
     check_transition(locked.status, status)
     if answer is not None:
-        locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label="답변")
+        locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label=_("답변"))
     if status == SupportStatus.ASSIGNED and locked.assignee_id is None:
-        raise RuleViolation("assignee_required", "담당자를 먼저 지정해 주세요.", {"assignee": ["담당자를 지정해 주세요."]})
+        raise RuleViolation("assignee_required", _("담당자를 먼저 지정해 주세요."),
+                            {"assignee": [_("담당자를 지정해 주세요.")]})
     if status == SupportStatus.RESOLVED and not locked.answer.strip():
-        raise InvalidInput("answer_required", "해결 처리에는 신청인에게 보일 답변이 필요합니다.",
-                           {"answer": ["답변을 입력해 주세요."]})
-    note = _text(note or "", field="note", max_length=DESCRIPTION_MAX, required=False, label="메모")
+        raise InvalidInput("answer_required", _("해결 처리에는 신청인에게 보일 답변이 필요합니다."),
+                           {"answer": [_("답변을 입력해 주세요.")]})
+    note = _text(note or "", field="note", max_length=DESCRIPTION_MAX, required=False, label=_("메모"))
     before = locked.status
     locked.status = status
     if status == SupportStatus.RESOLVED:
@@ -274,17 +314,17 @@ def answer_support_request(*, support_request, answer, by=None, now=None):
     """Write or correct the requester-visible answer without moving the status."""
     now = _now(now)
     locked = _locked_request(support_request)
-    locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label="답변")
+    locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label=_("답변"))
     locked.updated_at = now
     locked.save(update_fields=["answer", "updated_at"])
-    _log(locked, at=now, by=by, note="답변 수정")
+    _log(locked, at=now, by=by, note=_("답변 수정"))
     return locked
 
 
 @transaction.atomic
 def add_support_note(*, support_request, note, by=None, now=None):
     now = _now(now)
-    note = _text(note, field="note", max_length=DESCRIPTION_MAX, label="메모")
+    note = _text(note, field="note", max_length=DESCRIPTION_MAX, label=_("메모"))
     _log(support_request, at=now, by=by, note=note)
 
 
@@ -316,24 +356,27 @@ def _notify_registration(registration, kind, token=None):
 
 
 @transaction.atomic
-def register_for_event(*, event_id, name, company, email, now=None):
+def register_for_event(*, event_id, name, company, email, language=None, now=None):
     """Sign a worker up: confirmed while seats last, otherwise the next number on the waiting list.
     The event row is locked for the decision, and confirmed_count moves under CHECK (<= seats), so
-    simultaneous sign-ups never overbook (invariant 8). Returns (registration, cancel_token)."""
+    simultaneous sign-ups never overbook (invariant 8). `language` (the page's or API request's
+    get_language(); Korean if not given) is the language of the registrant's e-mails.
+    Returns (registration, cancel_token)."""
     now = _now(now)
-    name = _text(name, field="name", max_length=100, label="이름")
-    company = _text(company, field="company", max_length=200, label="회사")
+    name = _text(name, field="name", max_length=100, label=_("이름"))
+    company = _text(company, field="company", max_length=200, label=_("회사"))
     email = _email(email)
     event = Event.objects.select_for_update().filter(pk=event_id).first()
     if event is None:
-        raise NotFound("행사를 찾을 수 없습니다.")
+        raise NotFound(_("행사를 찾을 수 없습니다."))
     if event.starts_at <= now:
-        raise RuleViolation("registration_closed", "이미 시작했거나 지난 행사입니다.")
+        raise RuleViolation("registration_closed", _("이미 시작했거나 지난 행사입니다."))
     if Registration.objects.filter(event=event, email=email).exclude(status=RegistrationStatus.CANCELLED).exists():
-        raise RuleViolation("already_registered", "이 이메일로 이미 신청했습니다.")
+        raise RuleViolation("already_registered", _("이 이메일로 이미 신청했습니다."))
     token = secrets.token_urlsafe(32)
     registration = Registration(event=event, name=name, company=company, email=email,
-                                cancel_token_hash=selectors.token_hash(token), created_at=now)
+                                cancel_token_hash=selectors.token_hash(token), created_at=now,
+                                language=_language(language))
     if event.confirmed_count < event.seats:
         Event.objects.filter(pk=event.pk).update(confirmed_count=F("confirmed_count") + 1)
         registration.status = RegistrationStatus.CONFIRMED
@@ -346,7 +389,7 @@ def register_for_event(*, event_id, name, company, email, now=None):
         with transaction.atomic():
             registration.save()
     except IntegrityError:  # the partial unique index: same e-mail, same event (backstop to the check)
-        raise RuleViolation("already_registered", "이 이메일로 이미 신청했습니다.")
+        raise RuleViolation("already_registered", _("이 이메일로 이미 신청했습니다."))
     _notify_registration(registration, "created", token)
     return registration, token
 
@@ -373,7 +416,7 @@ def cancel_registration(*, registration_id=None, token=None, now=None):
     lookup = {"pk": registration_id} if registration_id is not None else {"cancel_token_hash": selectors.token_hash(token or "")}
     event_id = Registration.objects.filter(**lookup).values_list("event_id", flat=True).first()
     if event_id is None:
-        raise NotFound("신청을 찾을 수 없습니다.")
+        raise NotFound(_("신청을 찾을 수 없습니다."))
     # Lock order everywhere: event, then its registrations.
     event = Event.objects.select_for_update().get(pk=event_id)
     registration = Registration.objects.select_for_update().get(**lookup)
@@ -398,10 +441,14 @@ def change_event_seats(*, event, seats, now=None):
     now = _now(now)
     locked = Event.objects.select_for_update().get(pk=event.pk)
     if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
-        raise InvalidInput("invalid", "정원은 1 이상의 정수여야 합니다.", {"seats": ["1 이상이어야 합니다."]})
+        raise InvalidInput("invalid", _("정원은 1 이상의 정수여야 합니다."), {"seats": [_("1 이상이어야 합니다.")]})
     if seats < locked.confirmed_count:
-        raise RuleViolation("seats_below_confirmed", f"이미 확정된 {locked.confirmed_count}명보다 줄일 수 없습니다.",
-                            {"seats": [f"확정 인원 {locked.confirmed_count}명 이상이어야 합니다."]})
+        confirmed = locked.confirmed_count
+        raise RuleViolation("seats_below_confirmed",
+                            ngettext("이미 확정된 %(count)d명보다 줄일 수 없습니다.",
+                                     "이미 확정된 %(count)d명보다 줄일 수 없습니다.", confirmed) % {"count": confirmed},
+                            {"seats": [ngettext("확정 인원 %(count)d명 이상이어야 합니다.",
+                                                "확정 인원 %(count)d명 이상이어야 합니다.", confirmed) % {"count": confirmed}]})
     Event.objects.filter(pk=locked.pk).update(seats=seats)
     locked.refresh_from_db()
     promoted = []
@@ -419,24 +466,24 @@ def change_event_seats(*, event, seats, now=None):
 
 @transaction.atomic
 def join_club(*, club, name, email, company=""):
-    name = _text(name, field="name", max_length=100, label="이름")
-    company = _text(company, field="company", max_length=200, required=False, label="회사")
+    name = _text(name, field="name", max_length=100, label=_("이름"))
+    company = _text(company, field="company", max_length=200, required=False, label=_("회사"))
     email = _email(email)
     try:
         with transaction.atomic():
             return ClubMember.objects.create(club=club, name=name, company=company, email=email)
     except IntegrityError:
-        raise RuleViolation("already_member", "이미 가입한 이메일입니다.")
+        raise RuleViolation("already_member", _("이미 가입한 이메일입니다."))
 
 
 @transaction.atomic
 def lend_book(*, book, borrower_name, borrower_company="", borrower_email="", days=DEFAULT_LOAN_DAYS, now=None):
     """Lend a copy if one is on the shelf; the book row is locked so two loans never share the last copy."""
     today = timezone.localdate(_now(now))
-    borrower_name = _text(borrower_name, field="borrower_name", max_length=100, label="대출자")
+    borrower_name = _text(borrower_name, field="borrower_name", max_length=100, label=_("대출자"))
     locked = Book.objects.select_for_update().get(pk=book.pk)
     if Loan.objects.filter(book=locked, returned_on__isnull=True).count() >= locked.copies:
-        raise RuleViolation("no_copy_available", f"'{locked.title}'은(는) 모두 대출 중입니다.")
+        raise RuleViolation("no_copy_available", _("'%(title)s'은(는) 모두 대출 중입니다.") % {"title": locked.title})
     return Loan.objects.create(book=locked, borrower_name=borrower_name, borrower_company=borrower_company,
                                borrower_email=borrower_email, loaned_on=today, due_on=today + timedelta(days=days))
 

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -27,6 +28,7 @@ def _too_many(request, form):
 
 
 def _apply_service_error(form, exc):
+    """A service's refusal as form errors; its messages are already in the request's language."""
     fields = exc.fields or {}
     placed = False
     for name, msgs in fields.items():
@@ -62,7 +64,7 @@ def support_new(request):
             _too_many(request, form)
         elif form.is_valid():
             try:
-                created = services.submit_support_request(**form.cleaned_data)
+                created = services.submit_support_request(**form.cleaned_data, language=get_language())
             except ServiceError as exc:
                 _apply_service_error(form, exc)
             else:
@@ -113,7 +115,8 @@ def event_detail(request, event_id):
             _too_many(request, form)
         elif form.is_valid():
             try:
-                registration, token = services.register_for_event(event_id=event.pk, **form.cleaned_data)
+                registration, token = services.register_for_event(event_id=event.pk, **form.cleaned_data,
+                                                                  language=get_language())
             except ServiceError as exc:
                 _apply_service_error(form, exc)
             else:

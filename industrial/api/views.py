@@ -1,4 +1,6 @@
 """Industrial API views: wiring only (serializers translate, services and selectors decide)."""
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -25,7 +27,7 @@ class ProjectViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         project = self.get_queryset().filter(pk=self.kwargs["pk"]).first() if str(self.kwargs["pk"]).isdigit() else None
         if project is None:
-            raise NotFound("사업을 찾을 수 없습니다.")
+            raise NotFound(_("사업을 찾을 수 없습니다."))
         return project
 
     @extend_schema(summary="사업 목록", responses={200: s.ProjectSerializer(many=True), **error_responses(s429=True)})
@@ -52,7 +54,7 @@ class SupportRequestViewSet(viewsets.GenericViewSet):
                                      s429=True)})
     def create(self, request):
         data = _valid(s.SupportRequestInSerializer, request)
-        created = services.submit_support_request(**data)
+        created = services.submit_support_request(**data, language=get_language())
         return Response(s.SupportRequestCreatedSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -66,7 +68,7 @@ class SupportRequestViewSet(viewsets.GenericViewSet):
         data = _valid(s.SupportLookupInSerializer, request)
         found = selectors.lookup_support_request(number=data["number"], email=data["email"])
         if found is None:
-            raise NotFound("접수번호와 이메일이 일치하는 신청이 없습니다.")
+            raise NotFound(_("접수번호와 이메일이 일치하는 신청이 없습니다."))
         return Response(s.SupportLookupSerializer(found).data)
 
 
@@ -96,9 +98,9 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], url_path="registrations", serializer_class=s.RegistrationInSerializer)
     def registrations(self, request, pk=None):
         if not str(pk).isdigit():
-            raise NotFound("행사를 찾을 수 없습니다.")
+            raise NotFound(_("행사를 찾을 수 없습니다."))
         data = _valid(s.RegistrationInSerializer, request)
-        registration, _token = services.register_for_event(event_id=int(pk), **data)
+        registration, _token = services.register_for_event(event_id=int(pk), **data, language=get_language())
         body = {"id": registration.pk, "status": registration.status,
                 "position": selectors.waiting_position(registration)}
         return Response(s.RegistrationSerializer(body).data, status=status.HTTP_201_CREATED)
