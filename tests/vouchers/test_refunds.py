@@ -221,6 +221,16 @@ def test_a_real_celery_worker_pays_a_refund_out_from_redis(celery_worker_process
     connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _portal_app_stays_current():
+    """The worker fixture's sender app makes itself Celery's current app; crontab entries resolve their
+    timezone through the current app, so later tests (beat's stored schedule) would see UTC."""
+    yield
+    from jinju_portal.celery import app
+
+    app.set_current()
+
+
 @pytest.mark.django_db
 def test_late_payment_after_release_orders_a_refund_and_confirms_nothing(gateway, django_capture_on_commit_callbacks):
     citizen, tranche = CitizenFactory(), TrancheFactory()
