@@ -306,4 +306,5 @@ def cancel(request, citizen, purchase_id):
                              % {"amount": f"{purchase.face_value:,}원"})
         return redirect("vouchers:mine")
     return render(request, "vouchers/cancel_confirm.html", {
-        **_common(request), "purchase": purchase, "offered": web.offers_cancel(purchase, user=request.user)})
+        **_common(request), "purchase": purchase,
+        "refusal": web.cancel_refusal_text(purchase, user=request.user)})

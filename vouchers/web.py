@@ -211,6 +211,20 @@ def offers_cancel(purchase: Purchase, *, user, now=None) -> bool:
     return selectors.cancel_refusal(purchase=purchase, user=user, now=now) is None
 
 
+def cancel_refusal_text(purchase: Purchase, *, user, now=None) -> str:
+    """Why the cancel button is missing, in one sentence ("" when the cancel would be accepted)."""
+    code = selectors.cancel_refusal(purchase=purchase, user=user, now=now)
+    if code is None:
+        return ""
+    if code == "cancel_window_closed":
+        return _("구매 후 7일이 지나 취소할 수 없습니다.")
+    if code == "already_used":
+        return _("이미 사용한 금액이 있어 취소할 수 없습니다.")
+    if code == "already_cancelled":
+        return _("이미 취소된 구매입니다.")
+    return _("누리집에서 산 구매가 아닙니다. 구매한 곳(은행 창구·앱)에 문의해 주세요.")
+
+
 def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
     """services.cancel_purchase, which also orders the refund of the online payment in the same
     transaction. Returns True when this call cancelled it (a repeated submit finds it cancelled)."""

@@ -117,3 +117,15 @@ def test_every_page_renders_in_english_too(signed_in, citizen, tranche, settings
         response = signed_in.get(url)
         assert response.status_code == 200, url
         assert '<html lang="en">' in response.content.decode(), url
+
+
+@pytest.mark.django_db
+def test_the_cancel_page_says_why_a_purchase_cannot_be_cancelled(signed_in, citizen, tranche):
+    purchase = buy_on_the_web(signed_in, tranche)
+    Wallet.objects.filter(citizen=citizen).update(balance=10_000)  # part of it spent at a shop
+    page = signed_in.get(reverse("vouchers:cancel", args=[purchase.pk])).content.decode()
+    assert "이미 사용한 금액이 있어 취소할 수 없습니다." in page and "네, 구매를 취소합니다" not in page
+    assert reverse("vouchers:cancel", args=[purchase.pk]) not in signed_in.get(reverse("vouchers:mine")).content.decode()
+    Wallet.objects.filter(citizen=citizen).update(balance=50_000)
+    signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
+    assert "이미 취소된 구매입니다." in signed_in.get(reverse("vouchers:cancel", args=[purchase.pk])).content.decode()
