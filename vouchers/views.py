@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -262,6 +263,8 @@ def payment_notify(request):
         outcome = gateway.parse_notification(request)
     except payments.InvalidNotification as exc:
         return _notify_error(exc.code, exc.detail)
+    except RequestDataTooBig:  # Django's own answer would be an HTML 400
+        return _notify_error("malformed_notification", "body too large")
     if outcome is None:
         return _notify_error("invalid_signature", "the notification's signature does not verify")
     try:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from jinju_portal.errors import ServiceError
 from vouchers import months, payments, selectors, services
-from vouchers.choices import PurchaseStatus, ReservationStatus
+from vouchers.choices import ReservationStatus
 from vouchers.models import Purchase, Reservation, Tranche
 
 logger = logging.getLogger(__name__)

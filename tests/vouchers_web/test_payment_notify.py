@@ -121,7 +121,7 @@ def test_a_notification_racing_the_browser_return_makes_one_purchase(user, tranc
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", ["bad_signature", "no_signature", "unknown_reservation", "foreign_reference",
                                   "malformed_json", "not_an_object", "missing_fields", "textual_id", "huge_id",
-                                  "non_utf8", "wrong_amount", "unsigned_garbage"])
+                                  "non_utf8", "wrong_amount", "unsigned_garbage", "huge_body"])
 def test_untrustworthy_notifications_answer_400_and_write_nothing(signed_in, citizen, tranche, case):
     reservation = reserve(signed_in, tranche)
     reference = start_payment(signed_in, reservation)
@@ -154,6 +154,8 @@ def test_untrustworthy_notifications_answer_400_and_write_nothing(signed_in, cit
             % (10**30, reference)).encode())
     elif case == "non_utf8":
         response = notify(pg, reservation, reference, body=b"\xff\xfe{\x00")
+    elif case == "huge_body":
+        response = notify(pg, reservation, reference, body=b" " * (3 * 1024 * 1024))
     elif case == "wrong_amount":
         response = notify(pg, reservation, reference, amount=1)
     else:
