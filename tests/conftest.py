@@ -123,7 +123,7 @@ def celery_worker_process(redis_url, transactional_db):
     from celery import Celery
 
     # A producer of its own: the project's app stays eager for the rest of the suite.
-    sender = Celery("test-sender", broker=redis_url)
+    sender = Celery("test-sender", broker=redis_url, set_as_current=False)
     sender.conf.update(task_serializer="json", accept_content=["json"])
     try:
         deadline = time.monotonic() + 30
