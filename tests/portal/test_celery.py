@@ -33,6 +33,7 @@ def test_only_json_is_accepted():
 
 @pytest.mark.parametrize("name", sorted(BEAT_SCHEDULE))
 def test_every_periodic_task_expires_before_its_next_run(name):
+    app.loader.import_default_modules()  # autodiscovery is lazy: load every app's tasks.py, as a worker does
     entry = BEAT_SCHEDULE[name]
     assert 0 < entry["options"]["expires"] < period_seconds(entry["schedule"]), name
     assert entry["task"] in app.tasks, f"{entry['task']} is not a registered task"
