@@ -31,6 +31,7 @@ from industrial.models import (
     SupportRequest,
     SupportRequestEvent,
 )
+from jinju_portal.forms import add_service_error
 from jinju_portal.bizno import normalize, validate_business_number
 from jinju_portal.errors import ServiceError
 
@@ -54,14 +55,7 @@ class ServiceForm(forms.ModelForm):
         try:
             result = self.run_service(self.cleaned_data)
         except ServiceError as exc:
-            placed = False
-            for name, msgs in (exc.fields or {}).items():
-                if name in self.fields:
-                    for msg in msgs:
-                        self.add_error(name, msg)
-                    placed = True
-            if not placed:
-                self.add_error(None, exc.detail)
+            add_service_error(self, exc)
             return
         if result is not None:
             self.instance = result

@@ -11,6 +11,7 @@ from industrial import selectors, services
 from industrial.choices import RegistrationStatus
 from industrial.forms import RegistrationForm, SupportLookupForm, SupportRequestForm
 from industrial.models import Club, Registration, SupportRequest
+from jinju_portal.forms import add_service_error
 from jinju_portal.api.throttling import PublicFormThrottle
 from jinju_portal.errors import NotFound, ServiceError
 
@@ -25,19 +26,6 @@ def _throttled(request):
 
 def _too_many(request, form):
     form.add_error(None, _("요청이 너무 많습니다. 잠시 뒤에 다시 시도해 주세요."))
-
-
-def _apply_service_error(form, exc):
-    """A service's refusal as form errors; its messages are already in the request's language."""
-    fields = exc.fields or {}
-    placed = False
-    for name, msgs in fields.items():
-        if name in form.fields:
-            for msg in msgs:
-                form.add_error(name, msg)
-            placed = True
-    if not placed:
-        form.add_error(None, exc.detail)
 
 
 def _chart_rows(figures):
@@ -66,7 +54,7 @@ def support_new(request):
             try:
                 created = services.submit_support_request(**form.cleaned_data, language=get_language())
             except ServiceError as exc:
-                _apply_service_error(form, exc)
+                add_service_error(form, exc)
             else:
                 request.session[SESSION_REQUEST] = created.pk
                 return redirect("industrial:support_done")
@@ -118,7 +106,7 @@ def event_detail(request, event_id):
                 registration, token = services.register_for_event(event_id=event.pk, **form.cleaned_data,
                                                                   language=get_language())
             except ServiceError as exc:
-                _apply_service_error(form, exc)
+                add_service_error(form, exc)
             else:
                 request.session[SESSION_REGISTRATION] = {"id": registration.pk, "token": token}
                 return redirect("industrial:registration_done")

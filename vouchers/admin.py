@@ -22,6 +22,7 @@ from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from jinju_portal.errors import ServiceError
+from jinju_portal.forms import add_service_error
 from jinju_portal.identity import hash_identity
 from vouchers import months, services
 from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, PaymentRefund,
@@ -239,9 +240,7 @@ class LimitPolicyForm(forms.ModelForm):
             try:
                 services.validate_policy(effective_from=data["effective_from"], refund_ratio=data["refund_ratio"])
             except ServiceError as exc:
-                for name, errors in (exc.fields or {}).items():
-                    for error in errors:
-                        self.add_error(name, error)
+                add_service_error(self, exc)
         return data
 
 
