@@ -1,11 +1,10 @@
 """Culture-centre sign-up: never more confirmed than seats (invariant 8), a numbered waiting list
 promoted in order, one live registration per e-mail, confirmation and cancellation by token."""
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from industrial import selectors, services
@@ -13,6 +12,8 @@ from industrial.choices import RegistrationStatus
 from industrial.models import Event, Registration
 from jinju_portal.errors import NotFound, RuleViolation
 from tests.industrial.factories import EventFactory
+from tests.races import outcomes as race_outcomes
+from tests.races import race
 
 
 def register(event, n, **kw):
@@ -25,22 +26,8 @@ def register(event, n, **kw):
 def test_concurrent_signups_never_confirm_more_than_the_seats():
     event = EventFactory(seats=5)
     workers = 16
-    barrier = threading.Barrier(workers)
-    statuses = []
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            registration, _token = register(event, i)
-            statuses.append(registration.status)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(lambda i: register(event, i)[0].status, [(i,) for i in range(workers)])
+    statuses = [value for kind, value in results if kind == "ok"]
     event.refresh_from_db()
     assert statuses.count(RegistrationStatus.CONFIRMED) == 5
     assert statuses.count(RegistrationStatus.WAITLISTED) == workers - 5
@@ -56,24 +43,7 @@ def test_concurrent_signups_never_confirm_more_than_the_seats():
 def test_the_same_email_signing_up_concurrently_registers_once():
     event = EventFactory(seats=50)
     workers = 8
-    barrier = threading.Barrier(workers)
-    outcomes = []
-
-    def worker(i):
-        try:
-            barrier.wait(timeout=10)
-            register(event, i, email="same@example.com")
-            outcomes.append("ok")
-        except RuleViolation as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race_outcomes(race(lambda i: register(event, i, email="same@example.com"), [(i,) for i in range(workers)]))
     assert outcomes.count("ok") == 1
     assert outcomes.count("already_registered") == workers - 1
     event.refresh_from_db()

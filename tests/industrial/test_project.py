@@ -1,17 +1,18 @@
 """Project money: allocations, dated amendments, spending never over a source's allocation (invariant 7),
 execution rates and weighted progress."""
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from industrial import selectors, services
 from industrial.choices import FundingSource
 from industrial.models import Expenditure, Funding, FundingAmendment
 from jinju_portal.errors import InvalidInput, RuleViolation
+from tests.races import outcomes as race_outcomes
+from tests.races import race
 from tests.industrial.factories import FundingFactory, MilestoneFactory, ProjectFactory
 
 
@@ -54,24 +55,7 @@ def test_database_check_refuses_spent_over_amount_even_bypassing_the_service():
 def test_concurrent_expenditures_never_exceed_the_allocation():
     funding = FundingFactory(amount=1_000_000)
     workers = 12
-    barrier = threading.Barrier(workers)
-    outcomes = []
-
-    def clerk(i):
-        try:
-            barrier.wait(timeout=10)
-            spend(funding, 300_000, ref=f"doc-{i}")
-            outcomes.append("ok")
-        except RuleViolation as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=clerk, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = race_outcomes(race(lambda i: spend(funding, 300_000, ref=f"doc-{i}"), [(i,) for i in range(workers)]))
     funding.refresh_from_db()
     assert outcomes.count("ok") == 3
     assert outcomes.count("allocation_exceeded") == workers - 3
@@ -83,34 +67,13 @@ def test_concurrent_expenditures_never_exceed_the_allocation():
 @pytest.mark.django_db(transaction=True)
 def test_cutting_an_allocation_while_spending_races_never_leaves_spent_over_amount():
     funding = FundingFactory(amount=1_000_000)
-    barrier = threading.Barrier(2)
-    results = {}
 
     def cut():
-        try:
-            barrier.wait(timeout=10)
-            services.amend_funding(funding=funding, new_amount=500_000, effective_on=date(2022, 1, 1), reason="감액")
-            results["cut"] = "ok"
-        except RuleViolation as exc:
-            results["cut"] = exc.code
-        finally:
-            connection.close()
+        return services.amend_funding(funding=funding, new_amount=500_000, effective_on=date(2022, 1, 1),
+                                      reason="감액")
 
-    def pay():
-        try:
-            barrier.wait(timeout=10)
-            spend(funding, 700_000)
-            results["pay"] = "ok"
-        except RuleViolation as exc:
-            results["pay"] = exc.code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=cut), threading.Thread(target=pay)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    cut_outcome, pay_outcome = race_outcomes(race(lambda action: action(), [(cut,), (lambda: spend(funding, 700_000),)]))
+    results = {"cut": cut_outcome, "pay": pay_outcome}
     funding.refresh_from_db()
     assert funding.spent <= funding.amount
     # Exactly one of the two wins, whichever came first.

@@ -1,8 +1,7 @@
 """Fixtures of the vouchers tests: races with a barrier, invariant checks, a clean medium cache."""
-import threading
 
 import pytest
-from django.db import connection
+from tests.races import race  # noqa: F401  (re-exported for the vouchers tests)
 from django.db.models import Sum
 
 from vouchers import services
@@ -14,33 +13,6 @@ def _forget_tranche_media():
     services._MEDIUM_CACHE.clear()
     yield
     services._MEDIUM_CACHE.clear()
-
-
-def race(fn, args_list, timeout=60):
-    """Run fn(*args) for each args in its own thread (own DB connection); all start together.
-    Returns [("ok", value) | ("err", code_or_exception)] in input order."""
-    barrier = threading.Barrier(len(args_list))
-    results = [None] * len(args_list)
-
-    def worker(i, args):
-        try:
-            barrier.wait(timeout=timeout)
-            results[i] = ("ok", fn(*args))
-        except services.RuleViolation as exc:
-            results[i] = ("err", exc.code)
-        except services.InvalidInput as exc:
-            results[i] = ("err", exc.code)
-        except Exception as exc:  # surfaced by the test's assertions
-            results[i] = ("exc", repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, a)) for i, a in enumerate(args_list)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    return results
 
 
 def assert_invariants():
