@@ -82,22 +82,29 @@ class ServiceFormAdmin(admin.ModelAdmin):
 
 # --- Project tracking ---------------------------------------------------------------------------------
 
+class ReadOnlyInline(admin.TabularInline):
+    """A record shown beside its parent and changed only through services (never added or deleted here)."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 class MilestoneInline(admin.TabularInline):
     model = Milestone
     extra = 0
     fields = ("order", "name", "planned_date", "actual_date", "weight", "percent_done")
 
 
-class FundingInline(admin.TabularInline):
+class FundingInline(ReadOnlyInline):
     model = Funding
-    extra = 0
-    can_delete = False
     fields = ("source", "amount", "spent", "remaining_display", "rate_display", "updated_at")
-    readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("잔액(원)"))
     def remaining_display(self, obj):
@@ -156,15 +163,9 @@ class FundingAddForm(ServiceForm):
                                        effective_on=data["effective_on"], reason=data["reason"], by=self.user)
 
 
-class AmendmentInline(admin.TabularInline):
+class AmendmentInline(ReadOnlyInline):
     model = FundingAmendment
-    extra = 0
-    can_delete = False
     fields = ("effective_on", "amount_before", "amount_after", "reason", "created_by", "created_at")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Funding)
@@ -267,16 +268,10 @@ class MilestoneAdmin(SimpleHistoryAdmin):
 
 # --- Companies and the support desk ----------------------------------------------------------------------
 
-class CompanyRequestInline(admin.TabularInline):
+class CompanyRequestInline(ReadOnlyInline):
     model = SupportRequest
-    extra = 0
-    can_delete = False
     fields = ("number", "category", "title", "status", "received_at", "due_at")
-    readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class CompanyForm(forms.ModelForm):
@@ -334,15 +329,9 @@ class SupportActionForm(ActionForm):
         self.fields["assignee"].queryset = selectors.support_team_members()
 
 
-class SupportRequestEventInline(admin.TabularInline):
+class SupportRequestEventInline(ReadOnlyInline):
     model = SupportRequestEvent
-    extra = 0
-    can_delete = False
     fields = ("at", "by", "from_status", "to_status", "note")
-    readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class SupportRequestForm(ServiceForm):
@@ -474,17 +463,11 @@ class ProgrammeAdmin(admin.ModelAdmin):
     list_filter = ("kind",)
 
 
-class RegistrationInline(admin.TabularInline):
+class RegistrationInline(ReadOnlyInline):
     model = Registration
-    extra = 0
-    can_delete = False
     fields = ("status", "waitlist_number", "name", "company", "email", "created_at", "confirmed_at", "cancelled_at")
-    readonly_fields = fields
     show_change_link = True
     ordering = ("status", "waitlist_number", "pk")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class EventForm(ServiceForm):
