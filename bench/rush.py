@@ -321,7 +321,7 @@ def pgbench(*, tranche_id, clients, seconds, face, mode="prepared"):
     import psycopg2
     from django.utils import timezone
 
-    from vouchers import sql
+    from vouchers.db import sql
 
     conn = psycopg2.connect(host=PG["host"], port=PG["port"], user=PG["user"], dbname=DB_NAME)
     script = sql.pgbench_script(tranche_id=tranche_id, medium="mobile", face_value=face, now=timezone.now(),

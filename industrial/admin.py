@@ -3,7 +3,6 @@ inbox (filters, assignment, bulk status changes, team figures), events, clubs an
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -31,53 +30,9 @@ from industrial.models import (
     SupportRequest,
     SupportRequestEvent,
 )
-from jinju_portal.forms import add_service_error
+from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from jinju_portal.bizno import normalize, validate_business_number
 from jinju_portal.errors import ServiceError
-
-
-# --- Forms whose saving IS a service call ---------------------------------------------------------------
-
-class ServiceForm(forms.ModelForm):
-    """A model form that, once its fields are valid, performs its write through a service, so a refusal
-    (over the allocation, below the spent amount) comes back as a form error, never a 500. The admin's
-    changeform view wraps it in its transaction; `self.instance` becomes the service's result."""
-
-    user = None  # set by ServiceFormAdmin.get_form
-
-    def run_service(self, data):
-        raise NotImplementedError
-
-    def _post_clean(self):
-        super()._post_clean()
-        if self.errors:
-            return
-        try:
-            result = self.run_service(self.cleaned_data)
-        except ServiceError as exc:
-            add_service_error(self, exc)
-            return
-        if result is not None:
-            self.instance = result
-
-
-class ServiceFormAdmin(admin.ModelAdmin):
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # The service writes while the form is validated; if anything else on the page (an inline's
-        # management form) is then invalid, the admin re-renders instead of redirecting. Roll the
-        # write back in that case so an error page never leaves a half-done change behind.
-        with transaction.atomic():
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if request.method == "POST" and response.status_code != 302:
-                transaction.set_rollback(True)
-            return response
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        return type(form.__name__, (form,), {"user": request.user})
-
-    def save_model(self, request, obj, form, change):
-        pass  # the service already wrote it in ServiceForm._post_clean
 
 
 # --- Project tracking ---------------------------------------------------------------------------------
@@ -475,22 +430,10 @@ class EventForm(ServiceForm):
         model = Event
         fields = ("programme", "title", "starts_at", "venue", "seats", "description")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._seats_before = self.instance.seats if self.instance.pk else None
-
     def run_service(self, data):
         if self.instance.pk is None:
-            self.instance.save()
-            return self.instance
-        seats = data["seats"]
-        # Everything but the seats is plain data; the seats go through the service (waiting list).
-        Event.objects.filter(pk=self.instance.pk).update(
-            programme=data["programme"], title=data["title"], starts_at=data["starts_at"], venue=data["venue"],
-            description=data["description"])
-        if seats != self._seats_before:
-            services.change_event_seats(event=self.instance, seats=seats)
-        return Event.objects.get(pk=self.instance.pk)
+            return services.create_event(**{k: data[k] for k in services.EVENT_FIELDS}, by=self.user)
+        return services.update_event(event=self.instance, changes=self.changed(services.EVENT_FIELDS), by=self.user)
 
 
 @admin.register(Event)

@@ -435,6 +435,33 @@ def cancel_registration(*, registration_id=None, token=None, now=None):
     return registration, promoted
 
 
+EVENT_FIELDS = ("programme", "title", "starts_at", "venue", "seats", "description")
+
+
+@transaction.atomic
+def create_event(*, programme, title, starts_at, venue, seats, description="", by=None, now=None):
+    """A new culture-centre event with its seats (the admin's add form)."""
+    if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
+        raise InvalidInput("invalid", _("정원은 1 이상의 정수여야 합니다."), {"seats": [_("1 이상이어야 합니다.")]})
+    return Event.objects.create(programme=programme, title=title, starts_at=starts_at, venue=venue, seats=seats,
+                                description=description)
+
+
+@transaction.atomic
+def update_event(*, event, changes: dict, by=None, now=None):
+    """Change an event: the description fields as given, the seats through change_event_seats
+    (never below the confirmed count; new seats go to the waiting list in order)."""
+    locked = Event.objects.select_for_update().get(pk=event.pk)
+    plain = {k: v for k, v in changes.items() if k in EVENT_FIELDS and k != "seats" and getattr(locked, k) != v}
+    if plain:
+        for name, value in plain.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(plain))
+    if "seats" in changes and changes["seats"] != locked.seats:
+        change_event_seats(event=locked, seats=changes["seats"], now=now)
+    return Event.objects.get(pk=locked.pk)
+
+
 @transaction.atomic
 def change_event_seats(*, event, seats, now=None):
     """Change the capacity; never below the confirmed count; new seats go to the waiting list in order."""

@@ -1,4 +1,5 @@
 """All settings, read from the environment (django-environ); defaults suit `make run` on a laptop."""
+import datetime as dt
 import logging
 from pathlib import Path
 
@@ -240,3 +241,24 @@ LOGGING = {
 # Pluggable identity verification (DESIGN.md): the development verifier accepts any CI and says so
 # on screen; it is enabled only in DEBUG or by explicit setting.
 DEV_IDENTITY_VERIFIER = env.bool("DEV_IDENTITY_VERIFIER", default=DEBUG)
+
+# --- Vouchers: every VOUCHERS_* setting, declared once with its default (code reads settings.X) -----
+# The one-statement sale (vouchers/db/) on PostgreSQL; False takes the ORM twin (tests, pgbouncer).
+VOUCHERS_FAST_SQL = env.bool("VOUCHERS_FAST_SQL", default=True)
+# Per-connection PREPARE of the sale; switch off behind a transaction-pooling proxy.
+VOUCHERS_PREPARED_STATEMENTS = env.bool("VOUCHERS_PREPARED_STATEMENTS", default=True)
+# The most one sale may be for; larger amounts are refused before the write path.
+VOUCHERS_MAX_FACE_VALUE = env.int("VOUCHERS_MAX_FACE_VALUE", default=100_000_000)
+# How long a web reservation holds quota and usage while the citizen pays.
+VOUCHERS_RESERVATION_HOLD = dt.timedelta(seconds=env.int("VOUCHERS_RESERVATION_HOLD_SECONDS", default=600))
+# Paper denominations issued (FACTS.md: 10,000 and 5,000).
+VOUCHERS_PAPER_DENOMINATIONS = tuple(env.list("VOUCHERS_PAPER_DENOMINATIONS", cast=int, default=[10_000, 5_000]))
+# Identity verifier class (dotted path); the development one is allowed only with DEV_IDENTITY_VERIFIER.
+VOUCHERS_IDENTITY_VERIFIER = env.str("VOUCHERS_IDENTITY_VERIFIER",
+                                     default="vouchers.identity_verification.DevelopmentIdentityVerifier")
+# Online payment: the sandbox gateway or a real gateway class (dotted path). Unset (None): the
+# sandbox follows settings.DEBUG at run time.
+VOUCHERS_SANDBOX_PAYMENTS = env.bool("VOUCHERS_SANDBOX_PAYMENTS") if env.str("VOUCHERS_SANDBOX_PAYMENTS", default="") else None
+VOUCHERS_PAYMENT_GATEWAY = env.str("VOUCHERS_PAYMENT_GATEWAY", default="")
+# Key of the sandbox's signed server notifications; empty: derived from SECRET_KEY.
+VOUCHERS_SANDBOX_NOTIFY_KEY = env.str("VOUCHERS_SANDBOX_NOTIFY_KEY", default="")

@@ -22,11 +22,11 @@ from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from jinju_portal.errors import ServiceError
-from jinju_portal.forms import add_service_error
 from jinju_portal.identity import hash_identity
+from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import months, services
 from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, PaymentRefund,
-                             Purchase, Reservation, Tranche, Wallet, WalletEntry)
+                             Purchase, Reservation, Tranche, VoucherEvent, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -66,8 +66,53 @@ def won(value):
 
 # --- plans -----------------------------------------------------------------------------------------
 
+class IssuancePlanForm(ServiceForm):
+    class Meta:
+        model = IssuancePlan
+        fields = ("year", "medium", "planned", "discount_rate", "rotation", "carry_unsold", "layout", "schedule")
+
+    def run_service(self, data):
+        if self.instance.pk is None:
+            return services.create_plan(**{k: data[k] for k in self.Meta.fields}, actor=self.user)
+        return services.update_plan(plan_id=self.instance.pk, changes=self.changed(services.PLAN_EDITABLE),
+                                    actor=self.user)
+
+
+class TrailMixin:
+    """Shows the object's trail (services write one VoucherEvent per change), newest first, as a
+    read-only field: a table, not an inline, so saving the object never needs inline form data."""
+
+    TRAIL_ROWS = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("trail",) if obj is not None else fields
+
+    def get_fields(self, request, obj=None):
+        fields = tuple(super().get_fields(request, obj))
+        return fields + ("trail",) if obj is not None and "trail" not in fields else fields
+
+    @admin.display(description=_("처리 기록"))
+    def trail(self, obj):
+        rows = obj.events.order_by("-at", "-id")[:self.TRAIL_ROWS]
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"), e.get_kind_display(), e.actor,
+             _changes(e.before), _changes(e.after), e.note) for e in rows))
+        if not body:
+            return _("기록 없음")
+        head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                           _("일시"), _("종류"), _("처리자"), _("변경 전"), _("변경 후"), _("메모"))
+        return format_html("<table>{}{}</table>", head, body)
+
+
+def _changes(values: dict) -> str:
+    return ", ".join(f"{k}={v:,}" if isinstance(v, int) and not isinstance(v, bool) else f"{k}={v}"
+                     for k, v in (values or {}).items())
+
+
 @admin.register(IssuancePlan)
-class IssuancePlanAdmin(SimpleHistoryAdmin):
+class IssuancePlanAdmin(TrailMixin, ServiceFormAdmin, SimpleHistoryAdmin):
+    form = IssuancePlanForm
     list_display = ("year", "medium", "planned_won", "issued_won", "sold_won", "progress", "carry_unsold", "layout")
     list_filter = ("year", "medium")
     readonly_fields = ("monthly_layout",)
@@ -101,33 +146,43 @@ class IssuancePlanAdmin(SimpleHistoryAdmin):
         if obj.pk is None:
             return "-"
         rows = format_html_join("", "<tr><td>{}</td><td class='num'>{}</td></tr>",
-                                ((m, won(a)) for m, a in plan_monthly_layout(plan=obj)))
+                                ((m, won(a)) for m, a in plan_monthly_layout(
+                                    plan=obj, current_month=months.month_of(timezone.now()))))
         return format_html("<table>{}</table>", rows)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if obj.layout == "schedule" and "schedule" in form.changed_data:
-            try:
-                services.set_plan_schedule(plan_id=obj.pk, schedule=obj.schedule)
-            except ServiceError as exc:
-                messages.error(request, exc.detail)
+    def has_delete_permission(self, request, obj=None):
+        return False  # a plan with tranches is history; an empty one is corrected, not removed
 
 
 # --- tranches --------------------------------------------------------------------------------------
 
-class TrancheAddForm(forms.ModelForm):
+class TrancheAddForm(ServiceForm):
     class Meta:
         model = Tranche
         fields = ("name", "medium", "quota", "discount_rate", "opens_at", "closes_at", "rotation", "plan", "month")
 
     def clean(self):
         data = super().clean()
-        if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
-            raise forms.ValidationError(_("판매 종료는 시작보다 뒤여야 합니다."))
         month = data.get("month")
         if month and not months.is_month(month):
             self.add_error("month", _("YYYY-MM 형식이어야 합니다."))
         return data
+
+    def run_service(self, data):
+        return services.create_tranche(
+            name=data["name"], medium=data["medium"], quota=data["quota"], discount_rate=data["discount_rate"],
+            opens_at=data["opens_at"], closes_at=data["closes_at"], rotation=data["rotation"], plan=data["plan"],
+            month=data["month"] or None, actor=self.user)
+
+
+class TrancheChangeForm(ServiceForm):
+    class Meta:
+        model = Tranche
+        fields = services.TRANCHE_EDITABLE
+
+    def run_service(self, data):
+        return services.update_tranche(tranche_id=self.instance.pk, changes=self.changed(services.TRANCHE_EDITABLE),
+                                       actor=self.user)
 
 
 class QuotaForm(forms.Form):
@@ -135,7 +190,7 @@ class QuotaForm(forms.Form):
 
 
 @admin.register(Tranche)
-class TrancheAdmin(SimpleHistoryAdmin):
+class TrancheAdmin(TrailMixin, ServiceFormAdmin, SimpleHistoryAdmin):
     list_display = ("name", "medium", "month", "quota_won", "sold_won", "remaining_won", "open_now", "discount_rate",
                     "rotation", "opens_at", "closes_at", "closed_at")
     list_filter = ("medium", "rotation", "month")
@@ -144,10 +199,12 @@ class TrancheAdmin(SimpleHistoryAdmin):
     actions = ["close_early"]
     date_hierarchy = "opens_at"
 
-    def get_form(self, request, obj=None, **kwargs):
-        if obj is None:
-            kwargs["form"] = TrancheAddForm
-        return super().get_form(request, obj, **kwargs)
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = TrancheAddForm if obj is None else TrancheChangeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # sales and history hang on a tranche: close it instead
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -161,21 +218,6 @@ class TrancheAdmin(SimpleHistoryAdmin):
             return TrancheAddForm.Meta.fields
         return ("name", "medium", "quota", "sold", "remaining_won", "raise_quota_link", "discount_rate", "opens_at",
                 "closes_at", "closed_at", "rotation", "plan", "month", "carried_in", "carried_out")
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            # Never a full save: it would write back the `sold` read when the form was shown and undo
-            # every sale made since (invariant 1). Only the edited descriptive fields are written.
-            editable = [f for f in form.changed_data if f in {"name", "discount_rate", "opens_at", "closes_at",
-                                                               "rotation"}]
-            if editable:
-                obj.save(update_fields=editable)
-            return
-        created = services.create_tranche(
-            name=obj.name, medium=obj.medium, quota=obj.quota, discount_rate=obj.discount_rate, opens_at=obj.opens_at,
-            closes_at=obj.closes_at, rotation=obj.rotation, plan=obj.plan, month=obj.month or None)
-        obj.pk = created.pk
-        obj.refresh_from_db()
 
     @admin.display(description=_("발행 한도"), ordering="quota")
     def quota_won(self, obj):
@@ -201,7 +243,7 @@ class TrancheAdmin(SimpleHistoryAdmin):
     @admin.action(description=_("선택한 회차 조기 마감"))
     def close_early(self, request, queryset):
         for tranche in queryset.order_by("pk"):
-            services.close_tranche(tranche_id=tranche.pk)
+            services.close_tranche(tranche_id=tranche.pk, actor=request.user)
         self.message_user(request, _("%(n)d개 회차를 마감했습니다.") % {"n": queryset.count()}, messages.SUCCESS)
 
     def get_urls(self):
@@ -215,7 +257,7 @@ class TrancheAdmin(SimpleHistoryAdmin):
         form = QuotaForm(request.POST or None, initial={"quota": tranche.quota})
         if request.method == "POST" and form.is_valid():
             try:
-                services.raise_tranche_quota(tranche_id=tranche.pk, quota=form.cleaned_data["quota"])
+                services.raise_tranche_quota(tranche_id=tranche.pk, quota=form.cleaned_data["quota"], actor=request.user)
             except ServiceError as exc:
                 form.add_error("quota", exc.detail)
             else:
@@ -228,24 +270,20 @@ class TrancheAdmin(SimpleHistoryAdmin):
 
 # --- limit policy ---------------------------------------------------------------------------------
 
-class LimitPolicyForm(forms.ModelForm):
+class LimitPolicyForm(ServiceForm):
     class Meta:
         model = LimitPolicy
-        fields = ("effective_from", "monthly_limit", "paper_monthly_limit", "mobile_monthly_limit", "yearly_limit",
-                  "refund_ratio", "note")
+        fields = services.POLICY_FIELDS
 
-    def clean(self):
-        data = super().clean()
-        if data.get("effective_from") and data.get("refund_ratio") is not None:
-            try:
-                services.validate_policy(effective_from=data["effective_from"], refund_ratio=data["refund_ratio"])
-            except ServiceError as exc:
-                add_service_error(self, exc)
-        return data
+    def run_service(self, data):
+        if self.instance.pk is None:
+            return services.create_limit_policy(**{k: data[k] for k in self.Meta.fields}, actor=self.user)
+        return services.update_limit_policy(policy_id=self.instance.pk, changes=self.changed(services.POLICY_FIELDS),
+                                            actor=self.user)
 
 
 @admin.register(LimitPolicy)
-class LimitPolicyAdmin(SimpleHistoryAdmin):
+class LimitPolicyAdmin(TrailMixin, ServiceFormAdmin, SimpleHistoryAdmin):
     form = LimitPolicyForm
     list_display = ("effective_from", "monthly_limit_won", "paper_monthly_limit", "mobile_monthly_limit",
                     "yearly_limit", "refund_ratio", "note")
@@ -255,8 +293,8 @@ class LimitPolicyAdmin(SimpleHistoryAdmin):
         return won(obj.monthly_limit)
 
     def has_change_permission(self, request, obj=None):
-        # a policy whose month has begun is history: change it by adding a new one
-        if obj is not None and obj.effective_from <= timezone.localdate():
+        # a policy whose month has begun is history (the rule is the service's): add a new one instead
+        if obj is not None and not services.policy_editable(obj):
             return False
         return super().has_change_permission(request, obj)
 
@@ -305,7 +343,7 @@ class TrancheFilter(admin.SimpleListFilter):
 
 
 @admin.register(Purchase)
-class PurchaseAdmin(ExportMixin, ReadOnlyAdmin):
+class PurchaseAdmin(TrailMixin, ExportMixin, ReadOnlyAdmin):
     resource_classes = [PurchaseResource]
     list_display = ("id", "created_at", "month", "channel", "medium", "tranche", "buyer", "face_value", "price",
                     "status")
@@ -405,7 +443,7 @@ class PaperNoteAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
+class ReservationAdmin(TrailMixin, ReadOnlyAdmin):
     list_display = ("id", "created_at", "tranche", "face_value", "status", "expires_at")
     list_filter = ("status",)
     list_select_related = ("tranche",)
@@ -414,7 +452,7 @@ class ReservationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(PaymentRefund)
-class PaymentRefundAdmin(ReadOnlyAdmin):
+class PaymentRefundAdmin(TrailMixin, ReadOnlyAdmin):
     """Refunds are decided by the services and paid out by a task; staff only watch and retry."""
 
     list_display = ("id", "created_at", "reason", "amount_won", "status", "attempts", "done_at", "payment_reference")
@@ -440,7 +478,7 @@ class PaymentRefundAdmin(ReadOnlyAdmin):
         retried, refused = 0, 0
         for refund_id in queryset.order_by("id").values_list("id", flat=True):
             try:
-                services.retry_refund(refund_id=refund_id)
+                services.retry_refund(refund_id=refund_id, actor=request.user)
             except ServiceError:
                 refused += 1
             else:
@@ -458,3 +496,18 @@ class MonthlyIssuanceReportAdmin(ReadOnlyAdmin):
     @admin.display(description=_("계획 대비 판매"))
     def sold_share(self, obj):
         return f"{obj.sold / obj.planned * 100:.1f}%" if obj.planned else "-"
+
+
+@admin.register(VoucherEvent)
+class VoucherEventAdmin(ReadOnlyAdmin):
+    """Every state change in vouchers, who did it, before and after (written by the services)."""
+
+    list_display = ("at", "kind", "actor", "tranche", "purchase", "reservation", "refund", "policy", "plan")
+    list_filter = ("kind",)
+    list_select_related = ("tranche", "purchase", "reservation", "refund", "policy", "plan")
+    search_fields = ("=purchase__id", "=reservation__id", "=refund__id", "actor")
+    readonly_fields = ("at", "kind", "actor", "user", "api_client", "tranche", "plan", "policy", "purchase",
+                       "reservation", "refund", "citizen", "before", "after", "note")
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    date_hierarchy = "at"

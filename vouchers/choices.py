@@ -67,3 +67,22 @@ class RefundReason(models.TextChoices):
     CANCELLED = "cancelled", _("구매 취소")
     LATE_PAYMENT = "late_payment", _("예약 해제 뒤 도착한 결제")
     DUPLICATE_PAYMENT = "duplicate_payment", _("이미 결제된 예약의 중복 결제")
+
+
+class EventKind(models.TextChoices):
+    """What a VoucherEvent records (one row per state change, with who and before/after)."""
+    PURCHASE_CANCELLED = "purchase_cancelled", _("구매 취소")
+    RESERVATION_CONFIRMED = "reservation_confirmed", _("온라인 구매 결제 완료")
+    RESERVATION_FAILED = "reservation_failed", _("온라인 구매 결제 실패")
+    RESERVATION_RELEASED = "reservation_released", _("결제 기한 경과로 예약 해제")
+    REFUND_ORDERED = "refund_ordered", _("환불 결정")
+    REFUND_ATTEMPTED = "refund_attempted", _("환불 시도")
+    REFUND_RETRIED = "refund_retried", _("환불 다시 시도")
+    TRANCHE_CREATED = "tranche_created", _("발행 회차 생성")
+    TRANCHE_CHANGED = "tranche_changed", _("발행 회차 정보 변경")
+    QUOTA_RAISED = "quota_raised", _("발행 한도 변경")
+    TRANCHE_CLOSED = "tranche_closed", _("발행 회차 마감")
+    PLAN_CHANGED = "plan_changed", _("발행 계획 변경")
+    POLICY_CREATED = "policy_created", _("구매 한도 정책 추가")
+    POLICY_CHANGED = "policy_changed", _("구매 한도 정책 변경")
+    CITIZEN_LINKED = "citizen_linked", _("누리집 계정 연결")

@@ -103,7 +103,7 @@ class DevelopmentIdentityVerifier(IdentityVerifier):
 def get_verifier() -> IdentityVerifier | None:
     """The configured verifier, or None when none is usable (pages then say verification is
     unavailable instead of failing)."""
-    path = getattr(settings, "VOUCHERS_IDENTITY_VERIFIER", DEFAULT_VERIFIER) or DEFAULT_VERIFIER
+    path = settings.VOUCHERS_IDENTITY_VERIFIER or DEFAULT_VERIFIER
     try:
         cls = import_string(path)
     except ImportError:

@@ -8,8 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from vouchers.choices import (Channel, EntryKind, Medium, NoteStatus, PlanLayout, PurchaseStatus, RefundReason,
-                              RefundStatus, ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, EventKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
+                              RefundReason, RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -415,3 +415,43 @@ class MonthlyIssuanceReport(models.Model):
 
     def __str__(self):
         return f"{self.month} {self.get_medium_display()}"
+
+
+class VoucherEvent(models.Model):
+    """One row per state change in vouchers (as Saleor's giftcard events, Zulip's RealmAuditLog):
+    what happened, to which object, who did it, and the fields before and after, written by the
+    service in the same transaction as the change. Append-only; the admin shows the trail on each
+    object. The sale itself is not an event: its Purchase row (with channel, client and time) is."""
+
+    at = models.DateTimeField(_("일시"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("종류"), max_length=32, choices=EventKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("담당자·계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("API 클라이언트"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(_("처리자"), max_length=150, default="system")
+    tranche = models.ForeignKey(Tranche, verbose_name=_("발행 회차"), null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="events")
+    plan = models.ForeignKey(IssuancePlan, verbose_name=_("발행 계획"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="events")
+    policy = models.ForeignKey(LimitPolicy, verbose_name=_("구매 한도 정책"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="events")
+    purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="events")
+    reservation = models.ForeignKey(Reservation, verbose_name=_("온라인 구매 예약"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="events")
+    refund = models.ForeignKey(PaymentRefund, verbose_name=_("결제 환불"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="events")
+    citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="events")
+    before = models.JSONField(_("변경 전"), default=dict, blank=True)
+    after = models.JSONField(_("변경 후"), default=dict, blank=True)
+    note = models.TextField(_("메모"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("상품권 처리 기록")
+        verbose_name_plural = _("상품권 처리 기록")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.actor})"

@@ -12,7 +12,7 @@ MOBILE_UNIT = 1_000
 
 def denominations() -> tuple[int, ...]:
     """Configured paper denominations, largest first (FACTS.md: Jinju issues 5,000 and 10,000)."""
-    values = getattr(settings, "VOUCHERS_PAPER_DENOMINATIONS", (10_000, 5_000))
+    values = settings.VOUCHERS_PAPER_DENOMINATIONS
     return tuple(sorted({int(v) for v in values}, reverse=True))
 
 

@@ -85,7 +85,7 @@ SANDBOX_REFUND_FAILS_MARKER = "refund-fails"
 
 def sandbox_notify_key() -> bytes:
     """settings.VOUCHERS_SANDBOX_NOTIFY_KEY, else a key derived from SECRET_KEY (never SECRET_KEY itself)."""
-    key = getattr(settings, "VOUCHERS_SANDBOX_NOTIFY_KEY", "")
+    key = settings.VOUCHERS_SANDBOX_NOTIFY_KEY
     if key:
         return key.encode()
     return hmac.new(settings.SECRET_KEY.encode(), b"vouchers.sandbox.notify", hashlib.sha256).digest()
@@ -151,11 +151,12 @@ class SandboxPaymentGateway(PaymentGateway):
 
 
 def sandbox_enabled() -> bool:
-    return bool(getattr(settings, "VOUCHERS_SANDBOX_PAYMENTS", settings.DEBUG))
+    sandbox = settings.VOUCHERS_SANDBOX_PAYMENTS
+    return bool(settings.DEBUG if sandbox is None else sandbox)
 
 
 def get_gateway() -> PaymentGateway:
-    path = getattr(settings, "VOUCHERS_PAYMENT_GATEWAY", "")
+    path = settings.VOUCHERS_PAYMENT_GATEWAY
     if path:
         return import_string(path)()
     if sandbox_enabled():

@@ -7,9 +7,8 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from jinju_portal.identity import hash_identity
-from vouchers import services
+from vouchers import months, services
 from vouchers.models import Citizen, IssuancePlan, LimitPolicy, Purchase, Tranche
-from vouchers import months
 from vouchers.months import SEOUL
 
 PLANS_2021 = {"paper": 6_000_000_000, "mobile": 19_000_000_000}
@@ -72,7 +71,7 @@ def run(out):
             out.created("데모 시민 이진주 (계정 citizen)")
         if not Purchase.objects.filter(idempotency_key="seed-demo-citizen").exists():
             services.purchase_vouchers(tranche_id=tranches["mobile"].pk, citizen=citizen, face_value=100_000,
-                                       channel="web", user=user, idempotency_key="seed-demo-citizen",
+                                       channel="web", actor=user, idempotency_key="seed-demo-citizen",
                                        now=SALE_DAY + dt.timedelta(hours=1))
             out.created("citizen 계정의 모바일 지갑 100,000원")
     out.step("데모 구매와 citizen 계정의 모바일 지갑")

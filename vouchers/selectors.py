@@ -1,10 +1,11 @@
 """Reads of the vouchers app: limits in force, a buyer's month, plan progress, purchase answers."""
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from jinju_portal.identity import hash_identity
-from vouchers import months
+from vouchers import months, rules
+from vouchers.choices import Medium, NoteStatus
 from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyUsage, Purchase,
                              Tranche, Wallet)
 
@@ -75,20 +76,33 @@ def plan_progress(*, year: int) -> list[dict]:
             for p in plans]
 
 
-def plan_monthly_layout(*, plan: IssuancePlan, issued_before: dict | None = None) -> list[tuple[str, int]]:
-    """How the plan spreads over its twelve months: the staff schedule, or an equal split of what
-    remains after the months that already have tranches (the last month takes the rounding)."""
+def plan_monthly_layout(*, plan: IssuancePlan, current_month: str | None = None,
+                        carried: dict | None = None) -> list[tuple[str, int]]:
+    """How the plan spreads over its twelve months, the one copy of the monthly split (the month
+    roll-over opens each month's tranche with exactly this figure):
+
+    - a month with tranches: their quotas;
+    - a schedule plan: the staff's figure for the month, plus what was carried into it;
+    - an equal plan: what remains of the plan after the earlier months, split equally over the
+      months left (December takes the rounding), plus what was carried in; months before
+      `current_month` that have no tranche issued nothing (0).
+    """
     by_month = dict(plan.tranches.values_list("month").annotate(q=Sum("quota")).order_by())
+    carried = carried or {}
     layout = []
     remaining = plan.planned
     for index in range(12):
         month = f"{plan.year:04d}-{index + 1:02d}"
+        carry = carried.get(month, 0)
         if month in by_month:
             amount = by_month[month]
         elif plan.layout == "schedule":
-            amount = int(plan.schedule.get(month, 0))
+            amount = int(plan.schedule.get(month, 0)) + carry
+        elif current_month is not None and month < current_month:
+            amount = 0
         else:
-            amount = max(remaining, 0) // (12 - index) if index < 11 else max(remaining, 0)
+            base = max(remaining - carry, 0)
+            amount = (base // (12 - index) if index < 11 else base) + carry
         layout.append((month, amount))
         remaining -= amount
     return layout
@@ -100,10 +114,6 @@ def month_report_figures(*, month: str, medium: str) -> dict:
     buys = Purchase.objects.filter(month=month, medium=medium, status="completed").aggregate(
         buyers=Count("citizen", distinct=True), purchases=Count("id"))
     return {**totals, **buys}
-
-
-def live_sold(tranche: Tranche) -> int:
-    return tranche.purchases.filter(~Q(status="cancelled")).aggregate(s=Sum("face_value", default=0))["s"]
 
 
 def citizen_for_user(user) -> Citizen | None:
@@ -121,8 +131,6 @@ def open_tranches(*, now=None, medium: str | None = None):
 
 def wallet_statement(*, citizen: Citizen, limit: int = 50) -> dict:
     """{balance, entries: newest first} of a citizen's mobile wallet (zero and empty if none yet)."""
-    from vouchers.models import Wallet
-
     wallet = Wallet.objects.filter(citizen=citizen).first()
     if wallet is None:
         return {"balance": 0, "entries": []}
@@ -134,25 +142,16 @@ def purchases_of(*, citizen: Citizen, limit: int = 50):
 
 
 def cancel_refusal(*, purchase, user, now=None) -> str | None:
-    """What services.cancel_purchase(purchase_id=…, user=user, now=now) would answer, without writing:
-    None when it would cancel, else its refusal code ("not_found", "cancel_window_closed",
-    "already_used"), or "already_cancelled" for a purchase the service would leave as it is.
-    The checks run in the service's order (tests/vouchers/test_cancel_refusal.py pins the agreement)."""
-    from vouchers.choices import Medium, NoteStatus, PurchaseStatus
-    from vouchers.services import CANCEL_WINDOW
-
-    now = months.now_or(now)
+    """What services.cancel_purchase(purchase_id=…, actor=user, now=now) would answer, without
+    writing or locking: None when it would cancel, else the refusal ("not_found",
+    "already_cancelled", "cancel_window_closed", "already_used"). The rule
+    itself is vouchers.rules.cancel_refusal, which the service asks under its locks."""
     if user is None or purchase.user_id != user.pk:
         return "not_found"
-    if purchase.status == PurchaseStatus.CANCELLED:
-        return "already_cancelled"
-    if now - purchase.created_at > CANCEL_WINDOW:
-        return "cancel_window_closed"
-    if purchase.medium == Medium.PAPER:
-        if purchase.notes.exclude(status=NoteStatus.ISSUED).exists():
-            return "already_used"
-    else:
+    notes_used = purchase.medium == Medium.PAPER and purchase.notes.exclude(status=NoteStatus.ISSUED).exists()
+    balance = None
+    if purchase.medium == Medium.MOBILE:
         balance = Wallet.objects.filter(citizen_id=purchase.citizen_id).values_list("balance", flat=True).first()
-        if balance is None or balance < purchase.face_value:
-            return "already_used"
-    return None
+    refusal = rules.cancel_refusal(purchase=purchase, now=months.now_or(now), notes_used=notes_used,
+                                   wallet_balance=balance)
+    return refusal.split(".", 1)[0] if refusal else None

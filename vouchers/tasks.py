@@ -1,7 +1,10 @@
-"""Celery tasks of `vouchers`: thin wrappers around the scheduled services (all idempotent)."""
+"""Celery tasks of `vouchers`: thin wrappers around the scheduled services (all idempotent).
+
+Services import this module when they enqueue; these import services inside their bodies, never at
+module level, so the two never form an import cycle."""
 from celery import shared_task
 
-from vouchers import payments, services
+from vouchers import payments
 
 # Backoff 30 s, 60 s, … capped at 30 min (jittered); after these the 10-minute sweep takes over.
 REFUND_TASK_RETRIES = 6
@@ -9,22 +12,30 @@ REFUND_TASK_RETRIES = 6
 
 @shared_task(name="vouchers.tasks.month_rollover")
 def month_rollover():
+    from vouchers import services
+
     return services.month_rollover()
 
 
 @shared_task(name="vouchers.tasks.release_lapsed_reservations")
 def release_lapsed_reservations():
+    from vouchers import services
+
     return services.release_lapsed_reservations()
 
 
 @shared_task(name="vouchers.tasks.expire_notes_and_credits")
 def expire_notes_and_credits():
+    from vouchers import services
+
     return services.expire_notes_and_credits()
 
 
 @shared_task(name="vouchers.tasks.refund_payment", bind=True, autoretry_for=(payments.GatewayError,),
              max_retries=REFUND_TASK_RETRIES, retry_backoff=30, retry_backoff_max=30 * 60, retry_jitter=True)
 def refund_payment(self, refund_id):
+    from vouchers import services
+
     try:
         return services.execute_refund(refund_id=refund_id)
     except payments.GatewayError:
@@ -39,4 +50,6 @@ def refund_payment(self, refund_id):
 
 @shared_task(name="vouchers.tasks.retry_pending_refunds")
 def retry_pending_refunds():
+    from vouchers import services
+
     return services.retry_pending_refunds()

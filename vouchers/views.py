@@ -112,7 +112,7 @@ def _link(request, verifier, data):
     """Verify, then link the account to the citizen of that CI. Returns an error message or None."""
     try:
         identity = verifier.complete(request=request, data=data)
-        services.link_citizen(user=request.user, ci=identity.ci, name=identity.name, birth_year=identity.birth_year)
+        services.link_citizen(actor=request.user, ci=identity.ci, name=identity.name, birth_year=identity.birth_year)
     except identity_verification.VerificationFailed as exc:
         return str(exc.message)
     except ServiceError as exc:
@@ -138,9 +138,9 @@ def buy(request, citizen):
         tranche_id = form.cleaned_data["tranche"]
         try:
             reservation = services.reserve_purchase(tranche_id=tranche_id, citizen=citizen,
-                                                    face_value=form.cleaned_data["face_value"], user=request.user)
+                                                    face_value=form.cleaned_data["face_value"], actor=request.user)
         except ServiceError as exc:
-            message = web.refusal_message(exc, citizen=citizen, tranche_id=tranche_id)
+            message = web.refusal_message(exc)
             field = "face_value" if exc.code == "invalid_face_value" else (
                 "tranche" if exc.code == "invalid_tranche" else None)
             form.add_error(field, message)
@@ -241,7 +241,7 @@ def give_up(request, citizen, reservation_id):
     held = _own_reservation(request, citizen, reservation_id)
     if held.status != ReservationStatus.HELD:  # already paid, failed or released: nothing to give back
         return redirect("vouchers:reservation", reservation_id=held.pk)
-    services.fail_reservation(reservation_id=held.pk)
+    services.fail_reservation(reservation_id=held.pk, actor=request.user)
     messages.info(request, _("예약을 취소했습니다. 잡아 두었던 한도를 돌려놓았습니다."))
     return redirect("vouchers:buy")
 

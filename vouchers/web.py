@@ -12,8 +12,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from jinju_portal.errors import ServiceError
-from vouchers import months, payments, selectors, services
+from vouchers import months, payments, rules, selectors, services
 from vouchers.choices import ReservationStatus
+from vouchers.errors import message, refuse
 from vouchers.models import Purchase, Reservation, Tranche
 
 logger = logging.getLogger(__name__)
@@ -41,14 +42,15 @@ def tranche_rows(*, citizen=None, now=None, medium=None) -> list[TrancheRow]:
     for tranche in selectors.open_tranches(now=now, medium=medium):
         remaining = max(tranche.quota - tranche.sold, 0)
         percent = round(remaining * 100 / tranche.quota, 1) if tranche.quota else 0.0
-        day = services.rotation_day(tranche, now) if tranche.rotation else None
-        if day is not None and day > 5:
+        day = rules.rotation_day(tranche.opens_at, now) if tranche.rotation else None
+        digits = rules.rotation_digits(day) if day is not None else None
+        if digits is None:
             day = None
         admits = None
         if day is not None and citizen is not None:
-            admits = services.rotation_admits(tranche=tranche, birth_year=citizen.birth_year, now=now)
+            admits = rules.rotation_admits(tranche=tranche, birth_year=citizen.birth_year, now=now)
         rows.append(TrancheRow(tranche=tranche, remaining=remaining, percent_left=percent, rotation_day=day,
-                               rotation_digits=(day % 10, (day + 5) % 10) if day else None, admits_me=admits,
+                               rotation_digits=digits, admits_me=admits,
                                discount_percent=percent_text(tranche.discount_rate)))
     return rows
 
@@ -64,53 +66,11 @@ def month_summary(*, citizen, now=None) -> dict:
     return selectors.buyer_usage(citizen=citizen, now=months.now_or(now))
 
 
-# --- refusal codes → Korean sentences --------------------------------------------------------------
+# --- refusals as the page shows them ------------------------------------------------------------
 
-def refusal_message(exc: ServiceError, *, citizen=None, tranche_id=None, now=None) -> str:
-    """One clear Korean sentence per refusal code; figures come from fresh reads."""
-    now = months.now_or(now)
-    code = exc.code
-    tranche = Tranche.objects.filter(pk=tranche_id).first() if isinstance(tranche_id, int) else None
-    if code == "tranche_not_open":
-        return _("지금은 이 회차의 판매 기간이 아닙니다. 판매 중인 회차를 골라 주세요.")
-    if code == "not_rotation_day" and tranche is not None:
-        day = services.rotation_day(tranche, now)
-        return _("오늘은 5부제 판매 %(day)d일째라 출생 연도 끝자리가 %(a)d 또는 %(b)d인 분만 살 수 있습니다. "
-                 "판매 6일째부터는 누구나 살 수 있습니다.") % {"day": day, "a": day % 10, "b": (day + 5) % 10}
-    if code == "not_rotation_day":
-        return _("오늘은 5부제 판매일이 아닙니다.")
-    if code == "monthly_limit_exceeded":
-        if citizen is not None:
-            usage = month_summary(citizen=citizen, now=now)
-            return _("이번 달 구매 한도를 넘습니다. 이번 달에 더 살 수 있는 금액은 %(remaining)s입니다.") % {
-                "remaining": f"{usage['remaining']:,}원"}
-        return _("이번 달 구매 한도를 넘습니다.")
-    if code == "yearly_limit_exceeded":
-        return _("올해 구매 한도를 넘습니다.")
-    if code == "tranche_sold_out":
-        if tranche is not None:
-            return _("이 회차의 남은 발행 한도(%(remaining)s)가 구매 금액보다 적습니다.") % {
-                "remaining": f"{max(tranche.quota - tranche.sold, 0):,}원"}
-        return _("이 회차는 다 팔렸습니다.")
-    if code == "invalid_face_value":
-        return _("금액은 1,000원 단위로 입력해 주세요.")
-    if code == "invalid_tranche":
-        return _("판매 중인 모바일 상품권 회차를 골라 주세요.")
-    if code == "invalid_buyer":
-        return _("본인확인 정보(이름·출생 연도)가 올바르지 않습니다.")
-    if code == "reservation_expired":
-        return _("결제 기한(10분)이 지나 예약이 해제되었습니다. 처음부터 다시 구매해 주세요.")
-    if code == "busy":
-        return _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요.")
-    if code == "cancel_window_closed":
-        return _("구매 후 7일이 지나 취소할 수 없습니다.")
-    if code == "already_used":
-        return _("이미 사용한 금액이 있어 취소할 수 없습니다.")
-    if code == "citizen_linked_elsewhere":
-        return _("이 본인확인 정보는 이미 다른 계정과 연결되어 있습니다.")
-    if code == "not_found":
-        return _("찾을 수 없습니다.")
-    return exc.detail
+def refusal_message(exc: ServiceError) -> str:
+    """The service's own sentence (vouchers/errors.py holds every one, with its figures)."""
+    return str(exc.detail)
 
 
 # --- the payment round trip: reserve (services) → gateway → confirm or fail (services) ------------
@@ -125,16 +85,8 @@ def gateway() -> payments.PaymentGateway | None:
 
 
 def reservation_state(reservation: Reservation, now=None) -> str:
-    """pending | paid | failed | expired, as the page shows it. A hold past its window counts as
-    expired even before the every-minute job has released it."""
-    now = months.now_or(now)
-    if reservation.status == ReservationStatus.CONFIRMED:
-        return "paid"
-    if reservation.status == ReservationStatus.FAILED:
-        return "failed"
-    if reservation.status == ReservationStatus.RELEASED or reservation.expires_at <= now:
-        return "expired"
-    return "pending"
+    """pending | paid | failed | expired, as the page shows it (the rule: rules.reservation_state)."""
+    return rules.reservation_state(reservation, months.now_or(now))
 
 
 def new_token() -> str:
@@ -216,18 +168,16 @@ def cancel_refusal_text(purchase: Purchase, *, user, now=None) -> str:
     code = selectors.cancel_refusal(purchase=purchase, user=user, now=now)
     if code is None:
         return ""
-    if code == "cancel_window_closed":
-        return _("구매 후 7일이 지나 취소할 수 없습니다.")
-    if code == "already_used":
-        return _("이미 사용한 금액이 있어 취소할 수 없습니다.")
-    if code == "already_cancelled":
-        return _("이미 취소된 구매입니다.")
-    return _("누리집에서 산 구매가 아닙니다. 구매한 곳(은행 창구·앱)에 문의해 주세요.")
+    if code == "not_found":
+        return _("누리집에서 산 구매가 아닙니다. 구매한 곳(은행 창구·앱)에 문의해 주세요.")
+    return message(code)
 
 
 def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
     """services.cancel_purchase, which also orders the refund of the online payment in the same
     transaction. Returns True when this call cancelled it (a repeated submit finds it cancelled)."""
     now = months.now_or(now)
-    cancelled = services.cancel_purchase(purchase_id=purchase.pk, user=user, now=now)
+    if purchase.user_id != getattr(user, "pk", None):  # the web cancels only what the web sold, staff or not
+        raise refuse("not_found.purchase")
+    cancelled = services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=now)
     return cancelled.cancelled_at == now

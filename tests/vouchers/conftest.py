@@ -4,15 +4,15 @@ import pytest
 from tests.races import race  # noqa: F401  (re-exported for the vouchers tests)
 from django.db.models import Sum
 
-from vouchers import services
+from vouchers import inputs
 from vouchers.models import MonthlyUsage, Purchase, Tranche, Wallet
 
 
 @pytest.fixture(autouse=True)
 def _forget_tranche_media():
-    services._MEDIUM_CACHE.clear()
+    inputs.forget_tranche_media()
     yield
-    services._MEDIUM_CACHE.clear()
+    inputs.forget_tranche_media()
 
 
 def assert_invariants():

@@ -52,3 +52,11 @@ class LimitPolicyFactory(factory.django.DjangoModelFactory):
 
     effective_from = dt.date(2000, 1, 1)
     monthly_limit = 300_000
+
+
+def staff_actor():
+    """A city clerk (is_staff) as the `actor` of a service call: staff may act on any purchase."""
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username="test-clerk", defaults={"is_staff": True})
+    return user

@@ -23,7 +23,7 @@ def bought(*, owner, medium="mobile", days_ago=1, face_value=10_000):
     citizen = CitizenFactory(user=owner)
     tranche = TrancheFactory(medium=medium, opens_at=NOW - dt.timedelta(days=30))
     result = services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=face_value,
-                                        channel="web", user=owner, now=NOW - dt.timedelta(days=days_ago))
+                                        channel="web", actor=owner, now=NOW - dt.timedelta(days=days_ago))
     return Purchase.objects.get(pk=result.id)
 
 
@@ -40,7 +40,7 @@ def service_answer(purchase, by, now):
     when it leaves an already-cancelled purchase as it is."""
     was_cancelled = purchase.status == "cancelled"
     try:
-        services.cancel_purchase(purchase_id=purchase.pk, user=by, now=now)
+        services.cancel_purchase(purchase_id=purchase.pk, actor=by, now=now)
     except ServiceError as exc:
         return exc.code
     return "already_cancelled" if was_cancelled else None
@@ -55,7 +55,7 @@ CASES = {
     "a paper note redeemed": (lambda o, x: (use_a_note(p := bought(owner=o, medium="paper")) or p, o),
                               "already_used"),
     "unused paper": (lambda o, x: (bought(owner=o, medium="paper"), o), None),
-    "already cancelled": (lambda o, x: (services.cancel_purchase(purchase_id=bought(owner=o).pk, user=o, now=NOW),
+    "already cancelled": (lambda o, x: (services.cancel_purchase(purchase_id=bought(owner=o).pk, actor=o, now=NOW),
                                         o), "already_cancelled"),
     "someone else's purchase": (lambda o, x: (bought(owner=o), x), "not_found"),
     "someone else's old purchase": (lambda o, x: (bought(owner=o, days_ago=9), x), "not_found"),

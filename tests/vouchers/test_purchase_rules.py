@@ -9,8 +9,8 @@ from django.db.utils import DatabaseError
 
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
 from tests.vouchers.conftest import assert_invariants
-from tests.vouchers.factories import CitizenFactory, LimitPolicyFactory, TrancheFactory
-from vouchers import notes, services
+from tests.vouchers.factories import CitizenFactory, LimitPolicyFactory, TrancheFactory, staff_actor
+from vouchers import months, notes, selectors, services
 from vouchers.models import (AppendOnlyError, Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, Wallet,
                              WalletEntry)
 
@@ -232,7 +232,7 @@ def test_cancel_within_7_days_gives_back_quota_usage_and_wallet(path):
     tranche = TrancheFactory()
     now = tranche.opens_at + dt.timedelta(minutes=5)
     result = buy(tranche, face_value=100_000, now=now)
-    purchase = services.cancel_purchase(purchase_id=result.id, by_staff=True, now=now + dt.timedelta(days=7))
+    purchase = services.cancel_purchase(purchase_id=result.id, actor=staff_actor(), now=now + dt.timedelta(days=7))
     assert purchase.status == "cancelled"
     tranche.refresh_from_db()
     assert tranche.sold == 0
@@ -242,7 +242,7 @@ def test_cancel_within_7_days_gives_back_quota_usage_and_wallet(path):
     assert list(wallet.entries.values_list("kind", "amount", "balance_after")) == [
         ("purchase", 100_000, 100_000), ("cancel", -100_000, 0)]
     # twice changes nothing
-    services.cancel_purchase(purchase_id=result.id, by_staff=True, now=now + dt.timedelta(days=7))
+    services.cancel_purchase(purchase_id=result.id, actor=staff_actor(), now=now + dt.timedelta(days=7))
     assert wallet.entries.count() == 2
     assert_invariants()
 
@@ -252,7 +252,7 @@ def test_cancel_after_7_days_is_refused(path):
     now = tranche.opens_at + dt.timedelta(minutes=5)
     result = buy(tranche, face_value=100_000, now=now)
     with pytest.raises(RuleViolation) as exc:
-        services.cancel_purchase(purchase_id=result.id, by_staff=True, now=now + dt.timedelta(days=7, seconds=1))
+        services.cancel_purchase(purchase_id=result.id, actor=staff_actor(), now=now + dt.timedelta(days=7, seconds=1))
     assert exc.value.code == "cancel_window_closed"
     assert Purchase.objects.get().status == "completed"
 
@@ -262,14 +262,14 @@ def test_cancel_refused_once_something_was_used(path):
     result = buy(paper, face_value=20_000)
     PaperNote.objects.filter(serial=result.serials[0]).update(status="redeemed")
     with pytest.raises(RuleViolation) as exc:
-        services.cancel_purchase(purchase_id=result.id, by_staff=True)
+        services.cancel_purchase(purchase_id=result.id, actor=staff_actor())
     assert exc.value.code == "already_used"
     mobile = TrancheFactory(medium="mobile")
     bought = buy(mobile, ci="CI-SPENDER", face_value=50_000)
     wallet = Wallet.objects.get(citizen_id=bought.citizen_id)
-    services._move_wallet(citizen_id=wallet.citizen_id, amount=-1_000, kind="payment", now=bought.created_at)
+    services.move_wallet(citizen_id=wallet.citizen_id, amount=-1_000, kind="payment", now=bought.created_at)
     with pytest.raises(RuleViolation) as exc:
-        services.cancel_purchase(purchase_id=bought.id, by_staff=True)
+        services.cancel_purchase(purchase_id=bought.id, actor=staff_actor())
     assert exc.value.code == "already_used"
     assert_invariants()
 
@@ -278,10 +278,10 @@ def test_cancel_by_another_client_is_not_found(path, make_client):
     seller, _ = make_client("sales_agent")
     other, _ = make_client("sales_agent")
     tranche = TrancheFactory()
-    result = buy(tranche, api_client=seller)
+    result = buy(tranche, actor=seller)
     with pytest.raises(NotFound):
-        services.cancel_purchase(purchase_id=result.id, api_client=other)
-    assert services.cancel_purchase(purchase_id=result.id, api_client=seller).status == "cancelled"
+        services.cancel_purchase(purchase_id=result.id, actor=other)
+    assert services.cancel_purchase(purchase_id=result.id, actor=seller).status == "cancelled"
 
 
 def test_quota_raise_never_below_sold_and_close_early(path):
@@ -339,10 +339,10 @@ def test_paper_note_status_only_moves_forward_in_the_database(path):
 def test_buyer_usage_reads_the_month_and_defaults_for_strangers(path):
     tranche = TrancheFactory()
     buy(tranche, ci="CI-U", face_value=120_000)
-    assert services.buyer_usage(buyer_ci="CI-U") == {
-        "month": services.months.month_of(services.months.now_or(None)), "limit": 300_000, "purchased": 120_000,
+    assert selectors.buyer_usage(buyer_ci="CI-U") == {
+        "month": months.month_of(months.now_or(None)), "limit": 300_000, "purchased": 120_000,
         "remaining": 180_000}
-    assert services.buyer_usage(buyer_ci="CI-NOBODY", month="2021-01")["remaining"] == 300_000
+    assert selectors.buyer_usage(buyer_ci="CI-NOBODY", month="2021-01")["remaining"] == 300_000
 
 
 def test_link_citizen_adopts_branch_purchases_and_refuses_a_second_account(path, django_user_model):
@@ -350,11 +350,11 @@ def test_link_citizen_adopts_branch_purchases_and_refuses_a_second_account(path,
     buy(tranche, ci="CI-LINK", face_value=50_000)
     alice = django_user_model.objects.create_user("alice")
     bob = django_user_model.objects.create_user("bob")
-    citizen = services.link_citizen(user=alice, ci="CI-LINK", name="앨리스", birth_year=1990)
+    citizen = services.link_citizen(actor=alice, ci="CI-LINK", name="앨리스", birth_year=1990)
     assert citizen.purchases.count() == 1 and citizen.birth_year == 1990
-    assert services.link_citizen(user=alice, ci="CI-LINK").pk == citizen.pk
+    assert services.link_citizen(actor=alice, ci="CI-LINK").pk == citizen.pk
     with pytest.raises(RuleViolation) as exc:
-        services.link_citizen(user=bob, ci="CI-LINK")
+        services.link_citizen(actor=bob, ci="CI-LINK")
     assert exc.value.code == "citizen_linked_elsewhere"
 
 
@@ -369,11 +369,11 @@ def test_web_selectors_for_a_linked_citizen(django_user_model):
 
     user = django_user_model.objects.create_user("carol")
     assert selectors.citizen_for_user(user) is None
-    citizen = services.link_citizen(user=user, ci="CI-CAROL")
+    citizen = services.link_citizen(actor=user, ci="CI-CAROL")
     tranche = TrancheFactory()
     assert list(selectors.open_tranches(medium="mobile")) == [tranche]
     assert selectors.wallet_statement(citizen=citizen) == {"balance": 0, "entries": []}
-    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="web", user=user)
+    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="web", actor=user)
     assert selectors.citizen_for_user(user) == citizen
     statement = selectors.wallet_statement(citizen=citizen)
     assert statement["balance"] == 30_000 and statement["entries"][0].amount == 30_000

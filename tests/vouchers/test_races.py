@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 
 from jinju_portal.api.idempotency import HEADER
+from jinju_portal.identity import hash_identity
 from tests.vouchers.conftest import assert_invariants, race
-from tests.vouchers.factories import TrancheFactory
+from tests.vouchers.factories import TrancheFactory, staff_actor
 from vouchers import services
-from vouchers.models import MonthlyUsage, PaperNote, Purchase, Tranche, WalletEntry
+from vouchers.models import Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, WalletEntry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -108,7 +109,8 @@ def test_cancel_racing_with_sales_keeps_counters_exact():
     tranche = TrancheFactory(quota=300_000)
     first = _buy(tranche.pk, "CI-CANCELLER", 100_000)
     # the cancel path (staff may cancel any purchase) races itself and four sales
-    jobs = [(lambda: services.cancel_purchase(purchase_id=first.id, by_staff=True).status, ())] * 3 + \
+    clerk = staff_actor()
+    jobs = [(lambda: services.cancel_purchase(purchase_id=first.id, actor=clerk).status, ())] * 3 + \
         [(_buy, (tranche.pk, f"CI-C-{i}", 100_000)) for i in range(4)]
     results = race(lambda fn, args: fn(*args), jobs)
     assert [r for r in results[:3]] == [("ok", "cancelled")] * 3
@@ -173,7 +175,7 @@ def test_refusals_of_the_autocommit_statement_undo_its_own_claims():
         _buy(roomy.pk, "CI-REGULAR", 10_000)
     assert exc.value.code == "tranche_not_open"
     assert list(MonthlyUsage.objects.values_list("citizen_id", "purchased")) == usage_before
-    assert not services.Citizen.objects.filter(ci_hash=services.hash_identity("CI-NEW-REFUSED")).exists()
+    assert not Citizen.objects.filter(ci_hash=hash_identity("CI-NEW-REFUSED")).exists()
     assert Tranche.objects.get(pk=tiny.pk).sold == 0
     assert Purchase.objects.count() == 1
     assert_invariants()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from jinju_portal.celery import BEAT_SCHEDULE
 from tests.vouchers.conftest import race
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
-from vouchers import payments, services, tasks
+from vouchers import payments, rules, services, tasks
 from vouchers.models import PaymentRefund, Purchase, Reservation
 
 
@@ -60,7 +60,7 @@ def paid_web_purchase(*, reference=None, face_value=50_000):
     citizen.user = user
     citizen.save(update_fields=["user"])
     tranche = TrancheFactory()
-    held = services.reserve_purchase(tranche_id=tranche.pk, citizen=citizen, face_value=face_value, user=user)
+    held = services.reserve_purchase(tranche_id=tranche.pk, citizen=citizen, face_value=face_value, actor=user)
     settled = services.settle_payment(reservation_id=held.pk, payment_reference=reference or f"sandbox-{held.pk}-ab12",
                                       paid=True)
     return settled.purchase, user
@@ -79,7 +79,7 @@ def test_the_refund_is_written_in_the_cancel_transaction_and_enqueued_only_after
         gateway, django_capture_on_commit_callbacks):
     purchase, user = paid_web_purchase()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        services.cancel_purchase(purchase_id=purchase.pk, user=user)
+        services.cancel_purchase(purchase_id=purchase.pk, actor=user)
     refund = PaymentRefund.objects.get()
     assert (refund.purchase_id, refund.reservation_id, refund.payment_reference, refund.amount, refund.reason,
             refund.status, refund.attempts) == (purchase.pk, purchase.reservation.pk,
@@ -96,7 +96,7 @@ def test_the_refund_is_written_in_the_cancel_transaction_and_enqueued_only_after
 def test_a_refused_cancel_orders_no_refund(gateway, django_capture_on_commit_callbacks):
     purchase, user = paid_web_purchase()
     with pytest.raises(services.RuleViolation):
-        services.cancel_purchase(purchase_id=purchase.pk, user=user, now=timezone.now() + dt.timedelta(days=8))
+        services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=timezone.now() + dt.timedelta(days=8))
     assert not PaymentRefund.objects.exists()
 
 
@@ -127,7 +127,7 @@ def test_a_failing_refund_is_retried_with_backoff_and_ends_done(gateway, retryin
     gateway.fail_first = 2
     purchase, user = paid_web_purchase()
     with django_capture_on_commit_callbacks(execute=True):  # the retries run at once, eagerly
-        services.cancel_purchase(purchase_id=purchase.pk, user=user)
+        services.cancel_purchase(purchase_id=purchase.pk, actor=user)
     refund = PaymentRefund.objects.get()
     assert (refund.status, refund.attempts, refund.last_error) == ("done", 3, "")
     assert len(gateway.calls) == 3
@@ -141,7 +141,7 @@ def test_a_refund_that_keeps_failing_stays_pending_with_its_error_then_fails_for
     gateway.fail_first = 1000
     purchase, user = paid_web_purchase()
     with django_capture_on_commit_callbacks(execute=True):  # retries used up: no error reaches the caller
-        services.cancel_purchase(purchase_id=purchase.pk, user=user)
+        services.cancel_purchase(purchase_id=purchase.pk, actor=user)
     refund = PaymentRefund.objects.get()
     assert (refund.status, refund.attempts) == ("pending", tasks.REFUND_TASK_RETRIES + 1)
     assert refund.last_error == "GatewayError: PG timed out" and refund.claimed_until is None
@@ -149,7 +149,7 @@ def test_a_refund_that_keeps_failing_stays_pending_with_its_error_then_fails_for
         with pytest.raises(payments.GatewayError):
             services.execute_refund(refund_id=refund.pk)
         refund.refresh_from_db()
-    assert (refund.status, refund.attempts) == ("failed", services.REFUND_MAX_ATTEMPTS)
+    assert (refund.status, refund.attempts) == ("failed", rules.REFUND_MAX_ATTEMPTS)
     assert services.execute_refund(refund_id=refund.pk) == "skipped"  # failed rows wait for staff
     gateway.fail_first = 0
     with django_capture_on_commit_callbacks(execute=True):
@@ -167,7 +167,7 @@ def test_without_a_broker_a_failing_refund_never_fails_the_request_that_cancelle
     gateway.fail_first = 1000
     purchase, user = paid_web_purchase()
     with django_capture_on_commit_callbacks(execute=True):  # eager and propagating, as in `make run`
-        services.cancel_purchase(purchase_id=purchase.pk, user=user)
+        services.cancel_purchase(purchase_id=purchase.pk, actor=user)
     refund = PaymentRefund.objects.get()
     assert (refund.status, refund.attempts, len(gateway.calls)) == ("pending", 1, 1)
     assert Purchase.objects.get().status == "cancelled"

@@ -129,7 +129,7 @@ def test_expiry_of_notes_and_wallet_credits_after_five_years_is_idempotent():
                                    channel="zeropay_app", now=bought_at)
     services.purchase_vouchers(tranche_id=paper.pk, buyer_ci="CI-OLD", face_value=20_000, channel="branch",
                                now=bought_at)
-    services._move_wallet(citizen_id=m.citizen_id, amount=-30_000, kind="payment", now=bought_at)
+    services.move_wallet(citizen_id=m.citizen_id, amount=-30_000, kind="payment", now=bought_at)
     assert services.expire_notes_and_credits(now=bought_at + dt.timedelta(days=365 * 5 - 1)) == {
         "notes_expired": 0, "credit_expired": 0}
     later = bought_at + dt.timedelta(days=365 * 5 + 2)

@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from tests.vouchers.factories import CitizenFactory, TrancheFactory
-from vouchers import payments, services
+from vouchers import inputs, payments, services
 
 PASSWORD = "jinju-test-2026"
 
@@ -15,9 +15,9 @@ def _web_settings(settings):
     settings.DEV_IDENTITY_VERIFIER = True
     settings.VOUCHERS_SANDBOX_PAYMENTS = True
     settings.VOUCHERS_PAYMENT_GATEWAY = ""
-    services._MEDIUM_CACHE.clear()
+    inputs.forget_tranche_media()
     yield settings
-    services._MEDIUM_CACHE.clear()
+    inputs.forget_tranche_media()
 
 
 @pytest.fixture(scope="session")

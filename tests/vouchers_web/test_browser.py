@@ -87,7 +87,7 @@ def test_voucher_pages_fit_a_360px_phone_without_horizontal_scroll(live_server, 
                              rotation=True, opens_at=day_one)
     citizen.birth_year = 1986  # 5부제 day 1 admits years ending in 1 or 6
     citizen.save()
-    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=300_000, channel="web", user=user)
+    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=300_000, channel="web", actor=user)
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(live_server.url + "/vouchers/")
     assert "7,999,700,000원" in page.locator("main").inner_text()

@@ -72,7 +72,7 @@ def test_cancelling_a_paid_web_purchase_refunds_the_payment_once(signed_in, citi
 def test_cancel_after_seven_days_is_refused_with_a_message(signed_in, citizen, user):
     old = TrancheFactory(opens_at=timezone.now() - dt.timedelta(days=20))
     bought = services.purchase_vouchers(tranche_id=old.pk, citizen=citizen, face_value=10_000, channel="web",
-                                        user=user, now=timezone.now() - dt.timedelta(days=8))
+                                        actor=user, now=timezone.now() - dt.timedelta(days=8))
     page = signed_in.get(reverse("vouchers:mine")).content.decode()
     assert reverse("vouchers:cancel", args=[bought.id]) not in page
     assert "누리집에서 취소할 수 없습니다" in signed_in.get(reverse("vouchers:cancel", args=[bought.id])).content.decode()
@@ -94,7 +94,7 @@ def test_a_purchase_made_elsewhere_cannot_be_cancelled_here(signed_in, citizen, 
 def test_someone_elses_purchase_is_not_found(signed_in, citizen, tranche, make_user):
     other = CitizenFactory(user=make_user())
     theirs = services.purchase_vouchers(tranche_id=tranche.pk, citizen=other, face_value=10_000, channel="web",
-                                        user=other.user)
+                                        actor=other.user)
     assert signed_in.get(reverse("vouchers:cancel", args=[theirs.id])).status_code == 404
     assert signed_in.post(reverse("vouchers:cancel", args=[theirs.id])).status_code == 404
     assert Purchase.objects.get().status == "completed"

@@ -238,7 +238,7 @@ def test_a_released_reservation_is_shown_as_expired_and_a_late_payment_is_refund
 @pytest.mark.django_db
 def test_a_hold_past_its_window_shows_expired_and_offers_no_payment_before_the_job_runs(signed_in, citizen, tranche):
     reservation = services.reserve_purchase(tranche_id=tranche.pk, citizen=citizen, face_value=10_000,
-                                            user=citizen.user, now=timezone.now() - dt.timedelta(minutes=11))
+                                            actor=citizen.user, now=timezone.now() - dt.timedelta(minutes=11))
     page = signed_in.get(reverse("vouchers:reservation", args=[reservation.pk])).content.decode()
     assert 'id="reservation-expired"' in page and "결제하기</button>" not in page
     response = signed_in.post(reverse("vouchers:pay", args=[reservation.pk]))
@@ -256,7 +256,7 @@ def test_giving_up_a_hold_returns_it_at_once(signed_in, citizen, tranche):
 @pytest.mark.django_db
 def test_someone_elses_reservation_is_not_found(signed_in, citizen, tranche, make_user):
     other = CitizenFactory(user=make_user())
-    theirs = services.reserve_purchase(tranche_id=tranche.pk, citizen=other, face_value=10_000, user=other.user)
+    theirs = services.reserve_purchase(tranche_id=tranche.pk, citizen=other, face_value=10_000, actor=other.user)
     for name in ("reservation", "sandbox"):
         assert signed_in.get(reverse(f"vouchers:{name}", args=[theirs.pk])).status_code == 404
     for name in ("pay", "payment_return", "give_up"):

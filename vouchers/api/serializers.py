@@ -1,15 +1,17 @@
 """JSON shapes of the vouchers API (API.md "Vouchers"); strict about types, silent about rules."""
 from decimal import Decimal
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jinju_portal.errors import ServiceError
 from jinju_portal.money import MAX_KRW
-from vouchers import months
+from vouchers import inputs, months
 from vouchers.choices import Medium
 from vouchers.models import Tranche
-from vouchers.services import MAX_BUYER_CI, MAX_NAME, MAX_QUOTA
+from vouchers.rules import MAX_BUYER_CI, MAX_NAME, MAX_QUOTA
 
 
 class _Strict(serializers.Field):
@@ -51,38 +53,55 @@ class StrictIntegerField(_Strict):
         return data
 
 
+class _Cleaned(_Strict):
+    """A field checked by the shared input cleaner (vouchers/inputs.py), the one copy of the check
+    that the services run too; its refusal becomes this field's error with the cleaner's code."""
+
+    cleaner = None
+
+    def to_internal_value(self, data):
+        try:
+            return type(self).cleaner(data)
+        except ServiceError as exc:
+            raise serializers.ValidationError(exc.detail, code=exc.code) from None
+
+
 @extend_schema_field(OpenApiTypes.STR)
-class BuyerCiField(_Strict):
+class BuyerCiField(_Cleaned):
     code = "invalid_buyer"
     message = f"buyer_ci는 1–{MAX_BUYER_CI}자의 인쇄 가능한 문자여야 합니다."
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or not 1 <= len(data) <= MAX_BUYER_CI or not data.isprintable():
-            self.fail_domain()
-        return data
+    cleaner = staticmethod(inputs.clean_buyer_ci)
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class BuyerNameField(_Strict):
+class BuyerNameField(_Cleaned):
     code = "invalid_buyer"
     message = f"buyer_name은 {MAX_NAME}자 이하의 인쇄 가능한 문자여야 합니다."
+    cleaner = staticmethod(inputs.clean_buyer_name)
 
-    def to_internal_value(self, data):
-        if not isinstance(data, str) or len(data) > MAX_NAME or not data.isprintable():
-            self.fail_domain()
-        return data.strip()
+
+@extend_schema_field(OpenApiTypes.INT64)
+class FaceValueField(_Cleaned):
+    code = "invalid_face_value"
+    message = "face_value는 1원 이상의 정수(원)여야 합니다."
+    cleaner = staticmethod(inputs.clean_face_value)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class BirthYearField(_Cleaned):
+    code = "invalid_buyer"
+    message = "buyer_birth_year는 1900년부터 올해 사이의 연도여야 합니다."
+    cleaner = staticmethod(lambda value: inputs.clean_birth_year(value, timezone.now()))
 
 
 class PurchaseCreateSerializer(serializers.Serializer):
     tranche = StrictIntegerField(code="invalid_tranche", message="tranche는 있는 발행 회차의 id(정수)여야 합니다.",
                                  help_text="tranche id; unknown or non-integer → 400 `invalid_tranche`")
     buyer_ci = BuyerCiField(help_text="identity-verification CI as received, 1–200 printable characters")
-    face_value = StrictIntegerField(code="invalid_face_value", message="face_value는 1원 이상의 정수(원)여야 합니다.",
-                                    help_text="KRW; paper: whole notes (5,000/10,000), mobile: units of 1,000")
+    face_value = FaceValueField(help_text="KRW; paper: whole notes (5,000/10,000), mobile: units of 1,000")
     buyer_name = BuyerNameField(required=False, allow_null=True)
-    buyer_birth_year = StrictIntegerField(code="invalid_buyer", message="buyer_birth_year는 네 자리 연도여야 합니다.",
-                                          min_value=1900, max_value=2100, required=False, allow_null=True,
-                                          help_text="needed once per buyer before a 5부제 tranche sells to them")
+    buyer_birth_year = BirthYearField(required=False, allow_null=True,
+                                      help_text="needed once per buyer before a 5부제 tranche sells to them")
 
 
 # The sale endpoint is the one that meets the rush: building a Serializer deep-copies its fields on

@@ -16,13 +16,19 @@ from jinju_portal.models import IdempotencyRecord
 from vouchers import selectors, services
 from vouchers.api import serializers as s
 from vouchers.choices import Channel, Medium
+from vouchers.errors import Code, documented
 from vouchers.models import Purchase, Tranche
 
 SalesAgent = HasRole("sales_agent")
 Staff = HasRole("staff")
 
-PURCHASE_400 = "invalid_face_value, invalid_buyer, invalid_tranche, invalid, malformed_request, invalid_idempotency_key"
-PURCHASE_409 = "tranche_not_open, not_rotation_day, monthly_limit_exceeded, yearly_limit_exceeded, tranche_sold_out"
+# The codes each operation documents come from vouchers.errors.Code, the enum the services raise.
+PURCHASE_400 = documented(Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE) + (
+    ", invalid, malformed_request, invalid_idempotency_key")
+PURCHASE_409 = documented(Code.TRANCHE_NOT_OPEN, Code.NOT_ROTATION_DAY, Code.MONTHLY_LIMIT_EXCEEDED,
+                          Code.YEARLY_LIMIT_EXCEEDED, Code.TRANCHE_SOLD_OUT, Code.BUSY)
+CANCEL_409 = documented(Code.CANCEL_WINDOW_CLOSED, Code.ALREADY_USED)
+TRANCHE_400 = documented(Code.INVALID_QUOTA, Code.INVALID_PERIOD, Code.INVALID_MEDIUM, Code.INVALID_DISCOUNT_RATE)
 
 
 def _purchase_body(data) -> dict:
@@ -70,12 +76,12 @@ class TrancheViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     @extend_schema(tags=["vouchers"], summary="Create a tranche (staff)", request=s.TrancheCreateSerializer,
                    responses={201: s.TrancheSerializer,
-                              **error_responses(s400="invalid, invalid_quota, invalid_period, malformed_request",
+                              **error_responses(s400="invalid, malformed_request, " + TRANCHE_400,
                                                 s401=True, s403=True, s413=True, s415=True, s429=True)})
     def create(self, request, *args, **kwargs):
         form = s.TrancheCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        tranche = services.create_tranche(**form.validated_data)
+        tranche = services.create_tranche(**form.validated_data, actor=api_client(request))
         body = s.TrancheSerializer(tranche, context=self.get_serializer_context()).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -126,7 +132,7 @@ class PurchaseCreateView(APIView):
         result = services.purchase_vouchers(
             tranche_id=data["tranche"], buyer_ci=data["buyer_ci"], face_value=data["face_value"],
             channel=Channel.BRANCH if medium == Medium.PAPER else Channel.ZEROPAY_APP,
-            api_client=api_client(request), buyer_name=data.get("buyer_name"),
+            actor=api_client(request), buyer_name=data.get("buyer_name"),
             buyer_birth_year=data.get("buyer_birth_year"), idempotency_key=request.headers.get(HEADER, ""),
             idempotency=claim, now=now)
         return Response(_purchase_body(result.as_dict()), status=status.HTTP_201_CREATED)
@@ -156,11 +162,11 @@ class PurchaseCancelView(APIView):
                    request=None, parameters=[IDEMPOTENCY_PARAMETER],
                    responses={200: s.PurchaseSerializer,
                               **error_responses(s400="invalid_idempotency_key, malformed_request", s401=True,
-                                                s403=True, s404=True, s409="cancel_window_closed, already_used",
+                                                s403=True, s404=True, s409=CANCEL_409,
                                                 s413=True, s415=True, s422=True, s429=True)})
     @idempotent
     def post(self, request, pk):
-        purchase = services.cancel_purchase(purchase_id=pk, api_client=api_client(request))
+        purchase = services.cancel_purchase(purchase_id=pk, actor=api_client(request))
         return Response(_purchase_body(selectors.purchase_answer(purchase)))
 
 

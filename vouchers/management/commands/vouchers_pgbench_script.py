@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
-from vouchers import sql
+from vouchers.db import sql
 from vouchers.models import Tranche
 
 

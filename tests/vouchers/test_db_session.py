@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import TrancheFactory
 from vouchers import services
+from vouchers.db import session
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_a_session_drops_its_cached_plans_once_replan_interval_passed_and_still_
         buy(tranche, "CI-2")
     assert not any("DISCARD PLANS" in q["sql"] for q in fresh.captured_queries)
 
-    monkeypatch.setattr(services, "REPLAN_EVERY", 0.0)
+    monkeypatch.setattr(session, "REPLAN_EVERY", 0.0)
     with CaptureQueriesContext(connection) as due:
         result = buy(tranche, "CI-3")
     assert [q["sql"] for q in due.captured_queries if "DISCARD PLANS" in q["sql"]] == ["DISCARD PLANS"]
@@ -36,12 +37,12 @@ def test_health_check_is_skipped_only_right_after_this_session_answered(monkeypa
     tranche = TrancheFactory(medium="mobile")
     buy(tranche, "CI-1")
     connection.health_check_done = False  # as at the start of a request
-    services._skip_health_check_if_fresh()
+    session.skip_health_check_if_fresh()
     assert connection.health_check_done is True
 
     connection.health_check_done = False
-    monkeypatch.setattr(services, "HEALTHY_FOR", 0.0)  # the session has been idle "too long"
-    services._skip_health_check_if_fresh()
+    monkeypatch.setattr(session, "HEALTHY_FOR", 0.0)  # the session has been idle "too long"
+    session.skip_health_check_if_fresh()
     assert connection.health_check_done is False
 
 

@@ -1,5 +1,5 @@
-"""The purchase as ONE PostgreSQL statement (data-modifying CTEs), used by `services.purchase_vouchers`
-and `services.reserve_purchase`.
+"""The purchase as ONE PostgreSQL statement (data-modifying CTEs), used by `services.sales.purchase_vouchers`
+and `services.reservations.reserve_purchase`; vouchers.db.session runs it.
 
 Why raw SQL: under a sale-opening rush every purchase of a tranche queues on that tranche's row
 lock, so the time the lock is held decides the throughput (issue 3: one statement served 2.3× the
@@ -11,8 +11,8 @@ Order inside the statement (and lock order everywhere in the app): the buyer's u
 step only runs if the previous one produced a row, so a refusal at the usage step never touches
 the tranche. When a step refuses, the statement still completes and returns diagnostics (the
 snapshot of the tranche and the buyer); the service then raises, which rolls the transaction back,
-so a refusal writes nothing. The checks mirror `services._check_rules` exactly; that function
-names the refusal.
+so a refusal writes nothing. The checks mirror `vouchers.rules.check_sale` exactly; that function
+names the refusal. Lock order: vouchers/locks.py.
 
 Parameters are psycopg2 pyformat (`%(name)s`); `%` itself is never used as an operator here (mod()).
 """
@@ -161,7 +161,6 @@ n AS (
 # tranche row stays locked. The record goes in LAST: a concurrent replay of the same key does the
 # sale's work, meets the first request's committed record here (ON CONFLICT waits for it), finds no
 # row and aborts (REFUSED_MARK ":replay"), and the view answers from the record.
-IDEMPOTENCY_TABLE = "portal_idempotencyrecord"
 KEYED_ANSWER = """
 k AS (
     INSERT INTO portal_idempotencyrecord (owner, "key", request_hash, created_at, status_code, response_body)

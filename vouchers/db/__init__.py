@@ -1,0 +1,7 @@
+"""The one home of raw SQL in vouchers: measured hot paths only (bench/rush.py), each with an ORM
+twin in vouchers/services/ and rule tests run on both paths (tests/vouchers/test_purchase_rules.py:
+"sql" prepared, "sql-unprepared" and "orm").
+
+- `sql`: the one-statement sale and web reservation, and its pgbench twin.
+- `session`: how a Django connection runs it (prepared per session, replanning, health checks).
+"""

@@ -1,0 +1,84 @@
+"""Running vouchers/db/sql.py's statements on a Django connection: prepared once per database
+session, in autocommit outside a transaction (a savepoint inside one), with the session plumbing
+that a rush showed to matter (bench/README.md)."""
+import time
+
+from django.conf import settings
+from django.db import connection
+
+from vouchers.db import sql
+
+
+def fast_sql() -> bool:
+    """The one-statement purchase needs PostgreSQL; `make run`'s SQLite takes the ORM path."""
+    return connection.vendor == "postgresql" and settings.VOUCHERS_FAST_SQL
+
+
+class SaleSession:
+    """What the sale path knows about one database session (one per Django connection)."""
+
+    __slots__ = ("raw", "prepared", "replanned_at", "answered_at")
+
+    def __init__(self, raw, now):
+        self.raw = raw
+        self.prepared = set()
+        self.replanned_at = now
+        self.answered_at = 0.0
+
+
+HEALTHY_FOR = 1.0  # seconds
+
+
+def skip_health_check_if_fresh():
+    """Django's CONN_HEALTH_CHECKS costs a `SELECT 1` round trip on the first query of every request.
+    Under a rush that check took as much worker time as the sale itself (py-spy, bench/README.md).
+    A session that answered a sale less than HEALTHY_FOR seconds ago is as likely to be alive as one
+    that just passed the check, so it is skipped then; idle sessions are still checked."""
+    session = getattr(connection, "_vouchers_session", None)
+    raw = connection.connection
+    if (session is not None and raw is not None and session.raw is raw and not raw.closed
+            and time.monotonic() - session.answered_at < HEALTHY_FOR):
+        connection.health_check_done = True
+
+
+def sale_session() -> SaleSession:
+    raw = connection.connection
+    session = getattr(connection, "_vouchers_session", None)
+    if session is None or session.raw is not raw:  # a new database session: nothing is prepared in it yet
+        session = SaleSession(raw, time.monotonic())
+        connection._vouchers_session = session
+    return session
+
+
+# PostgreSQL caches plans per session: our prepared sale, and the foreign-key checks its INSERTs fire
+# (e.g. "is this purchase id in vouchers_purchase?"). A plan built while a table was (nearly) empty
+# scans it sequentially, and at a launch the purchase, wallet and ledger tables start empty and grow
+# by hundreds of rows a second; autovacuum's ANALYZE would invalidate those plans, but not within
+# the sale's first minute (and not at all where it is off). Measured: each foreign-key check of a
+# ledger line then read the whole purchase and wallet tables, and the rush decayed from ~700 to
+# ~350 sales/s in a minute. So every REPLAN_EVERY seconds a session drops its cached plans (DISCARD
+# PLANS keeps the prepared statements) and PostgreSQL replans them for the tables as they are now.
+REPLAN_EVERY = 5.0  # seconds
+
+
+def run(key, params) -> dict:
+    """Execute one of sql.STATEMENTS; as a per-connection prepared statement unless switched off."""
+    if not settings.VOUCHERS_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.STATEMENTS[key], params)
+            return dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
+    name, prepare, execute = sql.PREPARED[key]
+    skip_health_check_if_fresh()
+    with connection.cursor() as cursor:  # connects, or reconnects after a failed health check
+        session = sale_session()
+        now = time.monotonic()
+        if now - session.replanned_at > REPLAN_EVERY:
+            cursor.execute("DISCARD PLANS")
+            session.replanned_at = now
+        if name not in session.prepared:
+            cursor.execute(prepare)  # PREPARE is not transactional: it survives a rollback
+            session.prepared.add(name)
+        cursor.execute(execute, params)
+        row = dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
+    session.answered_at = time.monotonic()
+    return row

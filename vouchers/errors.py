@@ -1,0 +1,130 @@
+"""Every error code the vouchers app answers, its HTTP status and its Korean message: read by the
+services (what they raise), the citizen pages (what they show) and the OpenAPI docs (what they list).
+
+A message is a gettext template with named figures (`%(remaining)s`), translated in this one place;
+`refuse(Code.X, remaining=won(…))` builds the exception a service raises.
+"""
+from enum import StrEnum
+
+from django.utils.translation import gettext, gettext_lazy as _
+
+from jinju_portal.errors import InvalidInput, NotFound, RuleViolation, ServiceError
+
+
+class Code(StrEnum):
+    # 400: the input itself is wrong
+    INVALID_FACE_VALUE = "invalid_face_value"
+    INVALID_BUYER = "invalid_buyer"
+    INVALID_TRANCHE = "invalid_tranche"
+    INVALID_CHANNEL = "invalid_channel"
+    INVALID_MEDIUM = "invalid_medium"
+    INVALID_QUOTA = "invalid_quota"
+    INVALID_DISCOUNT_RATE = "invalid_discount_rate"
+    INVALID_PERIOD = "invalid_period"
+    INVALID_SCHEDULE = "invalid_schedule"
+    INVALID_POLICY = "invalid_policy"
+    INVALID_REFERENCE = "invalid_reference"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    # 404
+    NOT_FOUND = "not_found"
+    # 409: a business rule refuses it
+    TRANCHE_NOT_OPEN = "tranche_not_open"
+    NOT_ROTATION_DAY = "not_rotation_day"
+    MONTHLY_LIMIT_EXCEEDED = "monthly_limit_exceeded"
+    YEARLY_LIMIT_EXCEEDED = "yearly_limit_exceeded"
+    TRANCHE_SOLD_OUT = "tranche_sold_out"
+    BUSY = "busy"
+    CANCEL_WINDOW_CLOSED = "cancel_window_closed"
+    ALREADY_USED = "already_used"
+    RESERVATION_EXPIRED = "reservation_expired"
+    CITIZEN_LINKED_ELSEWHERE = "citizen_linked_elsewhere"
+    QUOTA_BELOW_SOLD = "quota_below_sold"
+    TRANCHE_ON_SALE = "tranche_on_sale"
+    POLICY_IN_FORCE = "policy_in_force"
+    REFUND_DONE = "refund_done"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
+
+
+_400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.INVALID_CHANNEL, Code.INVALID_MEDIUM,
+        Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
+        Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH}
+
+STATUS = {code: 400 if code in _400 else 404 if code == Code.NOT_FOUND else 409 for code in Code}
+
+# One sentence per code (and per variant where the figures differ), as a citizen or clerk reads it.
+MESSAGES = {
+    "invalid_face_value": _("액면가는 1원 이상의 정수(원)여야 합니다."),
+    "invalid_face_value.mobile_units": _("금액은 1,000원 단위로 입력해 주세요."),
+    "invalid_face_value.paper_units": _("지류 상품권은 %(units)s원권으로 나누어 떨어지는 금액만 살 수 있습니다."),
+    "invalid_face_value.too_large": _("한 번에 살 수 있는 최대 금액을 넘습니다."),
+    "invalid_buyer": _("본인확인 정보(이름·출생 연도)가 올바르지 않습니다."),
+    "invalid_buyer.ci": _("buyer_ci는 1–%(max)d자의 인쇄 가능한 문자여야 합니다."),
+    "invalid_buyer.name": _("구매자 이름이 올바르지 않습니다."),
+    "invalid_buyer.birth_year": _("출생 연도는 1900년부터 올해 사이의 연도여야 합니다."),
+    "invalid_buyer.birth_year_needed": _("5부제 판매 회차에는 구매자의 출생 연도(buyer_birth_year)가 필요합니다."),
+    "invalid_tranche": _("발행 회차를 찾을 수 없습니다. 판매 중인 회차를 골라 주세요."),
+    "invalid_tranche.not_mobile": _("누리집에서는 모바일 상품권만 살 수 있습니다. 판매 중인 모바일 상품권 회차를 골라 주세요."),
+    "invalid_channel": _("판매 경로는 %(choices)s 중 하나여야 합니다."),
+    "invalid_medium": _("종류는 paper 또는 mobile 이어야 합니다."),
+    "invalid_quota": _("발행 한도는 1원 이상 10^15원 이하의 정수여야 합니다."),
+    "invalid_discount_rate": _("할인율은 0 이상 1 미만이어야 합니다."),
+    "invalid_period": _("판매 종료는 시작보다 뒤여야 합니다."),
+    "invalid_schedule": _("월별 일정이 올바르지 않습니다."),
+    "invalid_schedule.month": _("%(year)d년의 YYYY-MM 월이어야 합니다: %(month)s"),
+    "invalid_schedule.amount": _("금액은 0 이상의 정수여야 합니다: %(month)s"),
+    "invalid_schedule.over_plan": _("월별 일정의 합(%(total)s)이 발행 계획액(%(planned)s)을 넘습니다."),
+    "invalid_policy": _("한도 정책이 올바르지 않습니다."),
+    "invalid_reference": _("결제 참조가 없습니다."),
+    "amount_mismatch": _("결제 금액이 예약 금액과 다릅니다."),
+    "not_found": _("찾을 수 없습니다."),
+    "not_found.purchase": _("구매 내역을 찾을 수 없습니다."),
+    "not_found.buyer": _("구매자를 찾을 수 없습니다."),
+    "not_found.reservation": _("예약을 찾을 수 없습니다."),
+    "not_found.tranche": _("발행 회차를 찾을 수 없습니다."),
+    "not_found.refund": _("환불 내역을 찾을 수 없습니다."),
+    "not_found.plan": _("발행 계획을 찾을 수 없습니다."),
+    "not_found.policy": _("한도 정책을 찾을 수 없습니다."),
+    "tranche_not_open": _("지금은 이 회차의 판매 기간이 아닙니다. 판매 중인 회차를 골라 주세요."),
+    "not_rotation_day": _("오늘은 5부제 판매 %(day)d일째라 출생 연도 끝자리가 %(a)d 또는 %(b)d인 분만 살 수 있습니다. "
+                          "판매 6일째부터는 누구나 살 수 있습니다."),
+    "monthly_limit_exceeded": _("이번 달 구매 한도를 넘습니다. 이번 달에 더 살 수 있는 금액은 %(remaining)s입니다."),
+    "monthly_limit_exceeded.medium": _("이번 달 %(medium)s 구매 한도 %(limit)s을 넘습니다."),
+    "yearly_limit_exceeded": _("올해 구매 한도 %(limit)s을 넘습니다."),
+    "tranche_sold_out": _("이 회차의 남은 발행 한도(%(remaining)s)가 구매 금액보다 적습니다."),
+    "busy": _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요."),
+    "cancel_window_closed": _("구매 후 7일이 지나 취소할 수 없습니다."),
+    "already_used": _("이미 사용한 금액이 있어 취소할 수 없습니다."),
+    "already_used.paper": _("이미 사용(환전)된 상품권이 있어 취소할 수 없습니다."),
+    "already_cancelled": _("이미 취소된 구매입니다."),
+    "reservation_expired": _("결제 기한(10분)이 지나 예약이 해제되었습니다. 처음부터 다시 구매해 주세요."),
+    "citizen_linked_elsewhere": _("이 본인확인 정보는 이미 다른 계정과 연결되어 있습니다."),
+    "quota_below_sold": _("이미 %(sold)s이 팔렸습니다. 발행 한도를 그보다 작게 정할 수 없습니다."),
+    "tranche_on_sale": _("판매가 시작된 회차의 %(fields)s은(는) 바꿀 수 없습니다. 조기 마감 후 새 회차를 만들어 주세요."),
+    "policy_in_force": _("이미 시작된 달의 한도 정책은 바꿀 수 없습니다. 다음 달 1일부터 적용할 새 정책을 추가해 주세요."),
+    "refund_done": _("이미 환불된 결제입니다."),
+    "insufficient_balance": _("지갑 잔액이 부족합니다."),
+    "idempotent_replay": _("이미 처리된 요청입니다."),
+}
+
+
+def message(key: str, **figures) -> str:
+    """The catalogue's sentence for `key` ("code" or "code.variant") in the active language."""
+    text = gettext(MESSAGES[key])
+    return text % figures if figures else text
+
+
+def refuse(key: str, fields: dict | None = None, **figures) -> ServiceError:
+    """The exception for `key`, with the status its code carries: `raise refuse("tranche_sold_out", …)`."""
+    code = Code(key.split(".", 1)[0])
+    detail = message(key, **figures)
+    status = STATUS[code]
+    if status == 404:
+        return NotFound(detail, code=code.value)
+    cls = InvalidInput if status == 400 else RuleViolation
+    return cls(code.value, detail, fields)
+
+
+def documented(*codes: Code) -> str:
+    """"a, b, c" for error_responses(): the schema lists exactly the codes the service raises."""
+    return ", ".join(c.value for c in codes)

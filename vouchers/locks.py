@@ -1,0 +1,38 @@
+"""The lock order of vouchers, written down once (as Saleor's giftcard/lock_objects.py).
+
+Every transaction that takes more than one of these row locks takes them in this order:
+
+    1. the buyer's month usage   (MonthlyUsage, per citizen and month: uncontended)
+    2. the tranche               (Tranche: the hot row under a rush)
+    3. the buyer's wallet        (Wallet, per citizen)
+
+and several rows of one kind in primary-key order. The one-statement sale (vouchers/db/sql.py)
+follows the same order inside its CTEs (u → t → w). Taking the tranche before a usage row would
+deadlock against a concurrent sale, which holds its usage row while it waits for the tranche.
+"""
+from vouchers.models import MonthlyUsage, Tranche, Wallet
+
+ORDER = ("usage", "tranche", "wallet")
+
+
+def usage(*, citizen_id, month):
+    """Lock 1: the buyer's usage row of `month` (None if the buyer has none)."""
+    return MonthlyUsage.objects.select_for_update().filter(citizen_id=citizen_id, month=month).first()
+
+
+def usage_by_pk(pk):
+    return MonthlyUsage.objects.select_for_update().get(pk=pk)
+
+
+def tranche(tranche_id):
+    """Lock 2: the tranche row (None if there is none)."""
+    return Tranche.objects.select_for_update().filter(pk=tranche_id).first()
+
+
+def wallet(*, citizen_id):
+    """Lock 3: the buyer's wallet (None if the buyer has none yet)."""
+    return Wallet.objects.select_for_update().filter(citizen_id=citizen_id).first()
+
+
+def wallet_by_pk(pk):
+    return Wallet.objects.select_for_update().get(pk=pk)

@@ -1,0 +1,182 @@
+"""The vouchers rules as pure functions and constants: no database, no clock, no settings writes.
+
+Services, selectors, pages and serializers all read these, so each rule has one copy: the 5부제
+rotation, the monthly/yearly limits, the cancel refusal, the sale's refusal order, and the limits
+on inputs. Services gather the figures (under their locks) and ask; selectors gather the same
+figures without locks and ask the same question.
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+from jinju_portal.money import format_krw
+from vouchers import months, notes
+from vouchers.choices import Medium, PurchaseStatus, ReservationStatus
+from vouchers.errors import refuse
+
+VALIDITY = dt.timedelta(days=5 * 365 + 1)  # 5 years from issue (FACTS.md); +1 covers one leap day
+CANCEL_WINDOW = dt.timedelta(days=7)
+RESERVATION_HOLD = dt.timedelta(minutes=10)
+# A worker owns a claimed refund this long (far beyond any gateway timeout); if it dies, the claim lapses.
+REFUND_CLAIM = dt.timedelta(minutes=2)
+# The sweep re-enqueues refunds still pending after this long (their task was lost or gave up).
+REFUND_STALE_AFTER = dt.timedelta(minutes=5)
+REFUND_MAX_ATTEMPTS = 10  # then `failed`, for staff to look at and retry from the admin
+MAX_BUYER_CI = 200
+MAX_NAME = 100
+# A tranche quota above 10^15 won (a thousand trillion) is a typo; the cap also keeps sold + x far
+# from bigint overflow.
+MAX_QUOTA = 10**15
+ROTATION_DAYS = 5  # the 5부제 applies on sale days 1–5
+
+
+def expires(now: dt.datetime) -> dt.datetime:
+    """When a note or wallet credit issued at `now` expires."""
+    return now + VALIDITY
+
+
+# --- 5부제 --------------------------------------------------------------------------------------------
+
+def rotation_day(opens_at: dt.datetime, now: dt.datetime) -> int:
+    """1 on the Seoul calendar day the tranche opens, 2 the next day, …"""
+    return (months.seoul(now).date() - months.seoul(opens_at).date()).days + 1
+
+
+def rotation_digits(day: int) -> tuple[int, int] | None:
+    """The birth-year last digits that may buy on sale day `day`, or None once everyone may."""
+    if day > ROTATION_DAYS:
+        return None
+    return day % 10, (day + 5) % 10
+
+
+def rotation_admits(*, tranche, birth_year: int | None, now) -> bool | None:
+    """True/False; None when a rotation tranche does not know the buyer's birth year."""
+    if not tranche.rotation:
+        return True
+    if birth_year is None:
+        return None
+    digits = rotation_digits(rotation_day(tranche.opens_at, now))
+    return digits is None or birth_year % 10 in digits
+
+
+# --- the sale, in the order the API fixes: open → rotation → amount → month usage → quota -----------
+
+@dataclass
+class TrancheSnapshot:
+    """What the rules look at of a tranche; filled from the sale statement's diagnostics or a read."""
+    medium: str
+    rotation: bool
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    closed_at: dt.datetime | None
+    sold: int
+    quota: int
+
+    def is_open(self, now):
+        return self.closed_at is None and self.opens_at <= now < self.closes_at
+
+
+@dataclass(frozen=True)
+class UsageFigures:
+    """A buyer's month as the limits see it: the limits copied into the usage row (or in force, for
+    a buyer without one yet) and what is bought; `year_total` is asked only when a yearly cap is set."""
+    monthly_limit: int
+    purchased: int = 0
+    paper_limit: int | None = None
+    mobile_limit: int | None = None
+    paper_purchased: int = 0
+    mobile_purchased: int = 0
+    yearly_limit: int | None = None
+
+
+def check_payable(medium: str, x: int) -> None:
+    if notes.payable(medium, x):
+        return
+    if medium == Medium.PAPER:
+        key, figures = "invalid_face_value.paper_units", {"units": "·".join(f"{d:,}" for d in notes.denominations())}
+    else:
+        key, figures = "invalid_face_value.mobile_units", {}
+    raise refuse(key, {"face_value": [refuse(key, **figures).detail]}, **figures)
+
+
+def check_rotation(*, tranche, birth_year, now) -> None:
+    admitted = rotation_admits(tranche=tranche, birth_year=birth_year, now=now)
+    if admitted is None:
+        raise refuse("invalid_buyer.birth_year_needed", {"buyer_birth_year": [refuse("invalid_buyer.birth_year_needed").detail]})
+    if not admitted:
+        day = rotation_day(tranche.opens_at, now)
+        a, b = rotation_digits(day)
+        raise refuse("not_rotation_day", day=day, a=a, b=b)
+
+
+def check_limits(*, usage: UsageFigures, medium: str, x: int, year_total=None) -> None:
+    """monthly_limit_exceeded / yearly_limit_exceeded, or nothing. `year_total()` gives what the buyer
+    bought this year in the other months (called only when a yearly cap applies)."""
+    if usage.purchased + x > usage.monthly_limit:
+        raise refuse("monthly_limit_exceeded", remaining=format_krw(max(usage.monthly_limit - usage.purchased, 0)))
+    medium_limit = usage.paper_limit if medium == Medium.PAPER else usage.mobile_limit
+    medium_purchased = usage.paper_purchased if medium == Medium.PAPER else usage.mobile_purchased
+    if medium_limit is not None and medium_purchased + x > medium_limit:
+        raise refuse("monthly_limit_exceeded.medium", medium=Medium(medium).label, limit=format_krw(medium_limit))
+    if usage.yearly_limit is not None and year_total is not None and year_total() + usage.purchased + x > usage.yearly_limit:
+        raise refuse("yearly_limit_exceeded", limit=format_krw(usage.yearly_limit))
+
+
+def check_quota(*, tranche, x: int) -> None:
+    if tranche.sold + x > tranche.quota:
+        raise refuse("tranche_sold_out", remaining=format_krw(max(tranche.quota - tranche.sold, 0)))
+
+
+def check_open(*, tranche, now) -> None:
+    if not tranche.is_open(now):
+        raise refuse("tranche_not_open")
+
+
+def check_sale(*, tranche, birth_year, x, now, usage: UsageFigures | None, year_total=None,
+               check_quota_too: bool = True) -> None:
+    """Raise the first refusal of a sale in the fixed order; return quietly when every rule passes.
+    `usage` None: the usage rule already passed (the statement claimed it)."""
+    check_open(tranche=tranche, now=now)
+    check_rotation(tranche=tranche, birth_year=birth_year, now=now)
+    check_payable(tranche.medium, x)
+    if usage is not None:
+        check_limits(usage=usage, medium=tranche.medium, x=x, year_total=year_total)
+    if check_quota_too:
+        check_quota(tranche=tranche, x=x)
+
+
+# --- cancel ------------------------------------------------------------------------------------------
+
+def cancel_refusal(*, purchase, now, notes_used: bool, wallet_balance: int | None) -> str | None:
+    """Why a purchase may not be cancelled now ("already_cancelled", "cancel_window_closed",
+    "already_used"), or None. The caller reads `notes_used` (paper: any note no longer issued) and
+    `wallet_balance` (mobile: None without a wallet); the service reads them under its locks."""
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return "already_cancelled"
+    if now - purchase.created_at > CANCEL_WINDOW:
+        return "cancel_window_closed"
+    if purchase.medium == Medium.PAPER:
+        return "already_used.paper" if notes_used else None
+    if wallet_balance is None or wallet_balance < purchase.face_value:
+        return "already_used"
+    return None
+
+
+# --- limit policy -----------------------------------------------------------------------------------
+
+def policy_is_history(effective_from: dt.date, now: dt.datetime) -> bool:
+    """A policy whose month has begun is history: it is never edited, a new one is added instead."""
+    return effective_from <= months.seoul(now).date()
+
+
+# --- web reservations ----------------------------------------------------------------------------
+
+def reservation_state(reservation, now) -> str:
+    """pending | paid | failed | expired. A hold past its window counts as expired even before the
+    every-minute job has released it: the citizen can no longer pay it."""
+    if reservation.status == ReservationStatus.CONFIRMED:
+        return "paid"
+    if reservation.status == ReservationStatus.FAILED:
+        return "failed"
+    if reservation.status == ReservationStatus.RELEASED or reservation.expires_at <= now:
+        return "expired"
+    return "pending"

@@ -1,0 +1,51 @@
+"""Writes of the vouchers app, one module per concern; import the public names from here.
+
+Every function is keyword-only, runs in one transaction, takes `actor` (the user or API client who
+did it; None for the system) and `now` (so tests and late jobs decide which Seoul month and which
+5부제 day it is). A refusal raises a ServiceError with its vouchers.errors code and leaves nothing
+written; every state change records a VoucherEvent in the same transaction (services/events.py).
+
+    sales          the partner sale and the sale engine (one statement on PostgreSQL, ORM twin)
+    reservations   the web purchase: reserve → pay → confirm/fail, settle, release lapsed holds
+    cancellations  cancel a purchase
+    wallet         deliver notes or a wallet credit; every balance move with its ledger line
+    refunds        money back through the gateway (decided, then paid out by a task)
+    issuance       tranches, quotas, closing, plans, the month roll-over
+    policy         the purchase-limit policy
+    expiry         notes and credits past validity
+    citizens       linking a verified identity to a web account
+
+The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
+"""
+from jinju_portal.errors import InvalidInput, NotFound, RuleViolation, ServiceError
+from vouchers.services.cancellations import cancel_purchase
+from vouchers.services.citizens import link_citizen
+from vouchers.services.expiry import expire_notes_and_credits
+from vouchers.inputs import (clean_birth_year, clean_buyer_ci, clean_buyer_name, clean_channel,
+                                      clean_face_value, clean_quota, clean_tranche_id, tranche_medium)
+from vouchers.services.issuance import (PLAN_EDITABLE, TRANCHE_EDITABLE, close_tranche, create_plan, create_tranche,
+                                        month_rollover, raise_tranche_quota, set_plan_schedule, update_plan,
+                                        update_tranche)
+from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
+                                      validate_policy)
+from vouchers.services.refunds import execute_refund, retry_pending_refunds, retry_refund
+from vouchers.services.reservations import (Settlement, confirm_reservation, fail_reservation,
+                                            release_lapsed_reservations, reserve_purchase, settle_payment)
+from vouchers.services.sales import AlreadyAnswered, PurchaseResult, SaleIdempotency, fast_sql, purchase_vouchers
+from vouchers.services.wallet import move_wallet
+
+__all__ = [
+    "InvalidInput", "NotFound", "RuleViolation", "ServiceError",
+    "cancel_purchase", "link_citizen", "expire_notes_and_credits",
+    "clean_birth_year", "clean_buyer_ci", "clean_buyer_name", "clean_channel", "clean_face_value", "clean_quota",
+    "clean_tranche_id", "tranche_medium",
+    "PLAN_EDITABLE", "TRANCHE_EDITABLE", "POLICY_FIELDS", "create_plan",
+    "close_tranche", "create_tranche", "month_rollover", "raise_tranche_quota", "set_plan_schedule", "update_plan",
+    "update_tranche",
+    "create_limit_policy", "policy_editable", "update_limit_policy", "validate_policy",
+    "execute_refund", "retry_pending_refunds", "retry_refund",
+    "Settlement", "confirm_reservation", "fail_reservation", "release_lapsed_reservations", "reserve_purchase",
+    "settle_payment",
+    "AlreadyAnswered", "PurchaseResult", "SaleIdempotency", "fast_sql", "purchase_vouchers",
+    "move_wallet",
+]
