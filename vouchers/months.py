@@ -3,7 +3,6 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
 
 SEOUL = ZoneInfo("Asia/Seoul")
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -44,7 +43,3 @@ def add_months(month: str, n: int) -> str:
 def month_start(month: str) -> dt.datetime:
     """00:00 KST on the 1st, as an aware datetime."""
     return dt.datetime.combine(first_day(month), dt.time(0, 0), tzinfo=SEOUL)
-
-
-def now_or(now: dt.datetime | None) -> dt.datetime:
-    return now if now is not None else timezone.now()

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Sum
 
+from jinju_portal import clock
 from jinju_portal.identity import hash_identity
 from vouchers import months, rules
 from vouchers.choices import Medium, NoteStatus
@@ -35,7 +36,7 @@ def limits_for_month(month: str) -> Limits:
 def buyer_usage(*, buyer_ci: str | None = None, citizen: Citizen | None = None, month: str | None = None,
                 now=None) -> dict:
     """{month, limit, purchased, remaining} of one buyer; a buyer never seen has bought nothing."""
-    month = month or months.month_of(months.now_or(now))
+    month = month or months.month_of(clock.now_or(now))
     if citizen is None and buyer_ci is not None:
         citizen = Citizen.objects.filter(ci_hash=hash_identity(buyer_ci)).first()
     usage = MonthlyUsage.objects.filter(citizen=citizen, month=month).first() if citizen else None
@@ -125,7 +126,7 @@ def citizen_for_user(user) -> Citizen | None:
 
 def open_tranches(*, now=None, medium: str | None = None):
     """Tranches on sale now, soonest closing first."""
-    qs = Tranche.objects.open_at(months.now_or(now)).order_by("closes_at", "id")
+    qs = Tranche.objects.open_at(clock.now_or(now)).order_by("closes_at", "id")
     return qs.filter(medium=medium) if medium else qs
 
 
@@ -152,6 +153,6 @@ def cancel_refusal(*, purchase, user, now=None) -> str | None:
     balance = None
     if purchase.medium == Medium.MOBILE:
         balance = Wallet.objects.filter(citizen_id=purchase.citizen_id).values_list("balance", flat=True).first()
-    refusal = rules.cancel_refusal(purchase=purchase, now=months.now_or(now), notes_used=notes_used,
+    refusal = rules.cancel_refusal(purchase=purchase, now=clock.now_or(now), notes_used=notes_used,
                                    wallet_balance=balance)
     return refusal.split(".", 1)[0] if refusal else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
+from jinju_portal import clock
 from jinju_portal.errors import ServiceError
 from vouchers import months, payments, rules, selectors, services
 from vouchers.choices import ReservationStatus
@@ -37,7 +38,7 @@ class TrancheRow:
 
 
 def tranche_rows(*, citizen=None, now=None, medium=None) -> list[TrancheRow]:
-    now = months.now_or(now)
+    now = clock.now_or(now)
     rows = []
     for tranche in selectors.open_tranches(now=now, medium=medium):
         remaining = max(tranche.quota - tranche.sold, 0)
@@ -63,7 +64,7 @@ def percent_text(rate) -> str:
 
 def month_summary(*, citizen, now=None) -> dict:
     """{month, limit, purchased, remaining}; a citizen who never bought has the full limit."""
-    return selectors.buyer_usage(citizen=citizen, now=months.now_or(now))
+    return selectors.buyer_usage(citizen=citizen, now=clock.now_or(now))
 
 
 # --- refusals as the page shows them ------------------------------------------------------------
@@ -86,7 +87,7 @@ def gateway() -> payments.PaymentGateway | None:
 
 def reservation_state(reservation: Reservation, now=None) -> str:
     """pending | paid | failed | expired, as the page shows it (the rule: rules.reservation_state)."""
-    return rules.reservation_state(reservation, months.now_or(now))
+    return rules.reservation_state(reservation, clock.now_or(now))
 
 
 def new_token() -> str:
@@ -109,7 +110,7 @@ def reservation_for_token(session, token: str) -> int | None:
 
 def pending_reservations(*, citizen, now=None) -> list[Reservation]:
     """Holds still waiting for payment, to lead the citizen back to them."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     return list(Reservation.objects.filter(citizen=citizen, status=ReservationStatus.HELD, expires_at__gt=now)
                 .select_related("tranche").order_by("-id")[:5])
 
@@ -176,7 +177,7 @@ def cancel_refusal_text(purchase: Purchase, *, user, now=None) -> str:
 def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
     """services.cancel_purchase, which also orders the refund of the online payment in the same
     transaction. Returns True when this call cancelled it (a repeated submit finds it cancelled)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     if purchase.user_id != getattr(user, "pk", None):  # the web cancels only what the web sold, staff or not
         raise refuse("not_found.purchase")
     cancelled = services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=now)

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from industrial import selectors, services
 from industrial.api import serializers as s
+from industrial.errors import Code, documented
 from jinju_portal.api.schema import error_responses
 from jinju_portal.api.throttling import AnonThrottle, ApiClientThrottle, CitizenThrottle, PublicFormThrottle
 from jinju_portal.errors import NotFound
@@ -50,7 +51,7 @@ class SupportRequestViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="기업 애로 신청", request=s.SupportRequestInSerializer,
         responses={201: s.SupportRequestCreatedSerializer,
-                   **error_responses(s400=f"invalid_business_number, {_BAD_BODY}", s413=True, s415=True,
+                   **error_responses(s400=f"{documented(Code.INVALID_BUSINESS_NUMBER)}, {_BAD_BODY}", s413=True, s415=True,
                                      s429=True)})
     def create(self, request):
         data = _valid(s.SupportRequestInSerializer, request)
@@ -93,7 +94,7 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         summary="행사 참가 신청", request=s.RegistrationInSerializer,
         responses={201: s.RegistrationSerializer,
                    **error_responses(s400=_BAD_BODY, s404=True,
-                                     s409="already_registered, registration_closed (the event has started)",
+                                     s409=documented(Code.ALREADY_REGISTERED, Code.REGISTRATION_CLOSED) + " (registration_closed: the event has started)",
                                      s413=True, s415=True, s429=True)})
     @action(detail=True, methods=["post"], url_path="registrations", serializer_class=s.RegistrationInSerializer)
     def registrations(self, request, pk=None):

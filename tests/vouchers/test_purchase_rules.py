@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, InternalError, transaction
 from django.db.utils import DatabaseError
 
+from jinju_portal import clock
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
 from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import CitizenFactory, LimitPolicyFactory, TrancheFactory, staff_actor
@@ -340,7 +341,7 @@ def test_buyer_usage_reads_the_month_and_defaults_for_strangers(path):
     tranche = TrancheFactory()
     buy(tranche, ci="CI-U", face_value=120_000)
     assert selectors.buyer_usage(buyer_ci="CI-U") == {
-        "month": months.month_of(months.now_or(None)), "limit": 300_000, "purchased": 120_000,
+        "month": months.month_of(clock.now_or(None)), "limit": 300_000, "purchased": 120_000,
         "remaining": 180_000}
     assert selectors.buyer_usage(buyer_ci="CI-NOBODY", month="2021-01")["remaining"] == 300_000
 

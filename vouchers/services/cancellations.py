@@ -2,7 +2,7 @@
 from django.db import transaction
 from django.db.models import F
 
-from jinju_portal import actors
+from jinju_portal import actors, clock
 from vouchers import locks, months, rules
 from vouchers.choices import EntryKind, EventKind, Medium, NoteStatus, PurchaseStatus, RefundReason
 from vouchers.errors import refuse
@@ -35,7 +35,7 @@ def cancel_purchase(*, purchase_id, actor, now=None) -> Purchase:
     """Cancel within 7 days if nothing of it was used: give back quota and month usage, cancel the
     notes or debit the wallet (with a ledger line), order the refund of an online payment, and
     record the event. Cancelling a cancelled purchase changes nothing."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         purchase = Purchase.objects.select_for_update().filter(pk=purchase_id).first()
         if purchase is None or not may_act_on(purchase, actor):

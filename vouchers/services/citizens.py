@@ -1,7 +1,7 @@
 """Linking a verified identity to a web account."""
 from django.db import transaction
 
-from jinju_portal import actors
+from jinju_portal import actors, clock
 from jinju_portal.identity import hash_identity
 from vouchers import months
 from vouchers.choices import EventKind
@@ -16,7 +16,7 @@ def link_citizen(*, actor, ci: str, name: str = "", birth_year: int | None = Non
     """After identity verification on the web: the citizen known by this CI (created if new, so
     purchases made at a branch before sign-up are theirs too), linked to the signed-in user `actor`.
     A CI already linked to another account is refused (409 `citizen_linked_elsewhere`)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     user = actors.user_of(actor)
     if user is None:
         raise refuse("not_found")

@@ -2,6 +2,7 @@
 from django.db import transaction
 from django.db.models import Sum
 
+from jinju_portal import clock
 from vouchers import locks, months
 from vouchers.choices import EntryKind, NoteStatus, PurchaseStatus
 from vouchers.models import PaperNote, WalletEntry
@@ -12,7 +13,7 @@ def expire_notes_and_credits(*, now=None) -> dict:
     """Daily: paper notes and wallet credits past their 5-year validity expire. A credit's unspent
     part is found first-in-first-out (spending uses the oldest credit first); the expiry debit is a
     ledger line, so a second run finds nothing left to expire."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         notes_expired = (PaperNote.objects.filter(status=NoteStatus.ISSUED, expires_at__lte=now)
                          .update(status=NoteStatus.EXPIRED, status_changed_at=now))

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from jinju_portal import clock
 from jinju_portal.money import format_krw, to_rate
 from vouchers import locks, months
 from vouchers.choices import EventKind, Medium, PlanLayout
@@ -34,7 +35,7 @@ def _check_period(opens_at, closes_at):
 def create_tranche(*, name: str, medium: str, quota: int, opens_at, closes_at, discount_rate="0.10",
                    rotation: bool = False, plan: IssuancePlan | None = None, month: str | None = None,
                    carried_in: int = 0, actor=None, now=None) -> Tranche:
-    now = months.now_or(now)
+    now = clock.now_or(now)
     if medium not in Medium.values:
         raise refuse("invalid_medium", {"medium": ["paper|mobile"]})
     clean_quota(quota)
@@ -59,7 +60,7 @@ def update_tranche(*, tranche_id, changes: dict, actor=None, now=None) -> Tranch
     """Staff edit a tranche's description. The discount rate, opening time and 5부제 of a tranche
     that has opened or sold are fixed (409 `tranche_on_sale`); its closing time may move, but not
     into the past (close it early instead). Quota and closing have their own services."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     unknown = set(changes) - set(TRANCHE_EDITABLE)
     if unknown:
         raise refuse("invalid_period", {name: ["이 항목은 여기서 바꿀 수 없습니다."] for name in sorted(unknown)})
@@ -95,7 +96,7 @@ def update_tranche(*, tranche_id, changes: dict, actor=None, now=None) -> Tranch
 
 def raise_tranche_quota(*, tranche_id, quota: int, actor=None, now=None) -> Tranche:
     """Set a new quota; it may never fall below what is already sold (or held)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     clean_quota(quota)
     with transaction.atomic():
         tranche = locks.tranche(tranche_id)
@@ -122,7 +123,7 @@ def _close(tranche, *, now, actor, note=""):
 
 def close_tranche(*, tranche_id, actor=None, now=None) -> Tranche:
     """Stop sales now (early close). Closing a closed tranche changes nothing."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         tranche = locks.tranche(tranche_id)
         if tranche is None:
@@ -146,7 +147,7 @@ PLAN_EDITABLE = ("planned", "discount_rate", "rotation", "carry_unsold", "layout
 def create_plan(*, year: int, medium: str, planned: int, discount_rate="0.10", rotation=False, carry_unsold=True,
                 layout=PlanLayout.EQUAL, schedule=None, actor=None, now=None) -> IssuancePlan:
     """A year's issuance plan for one medium; a schedule is checked before anything is saved."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     if medium not in Medium.values:
         raise refuse("invalid_medium", {"medium": ["paper|mobile"]})
     clean_quota(planned)
@@ -164,7 +165,7 @@ def update_plan(*, plan_id, changes: dict, actor=None, now=None) -> IssuancePlan
     """Staff change a plan (the admin form): a monthly schedule is checked before anything is saved
     (months of the plan's year, amounts ≥ 0, total ≤ planned), and the planned amount may not fall
     below what its tranches already issued."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         plan = IssuancePlan.objects.select_for_update().filter(pk=plan_id).first()
         if plan is None:
@@ -221,7 +222,7 @@ def month_rollover(*, now=None) -> dict:
 
     Idempotent and safe late: each step checks what is already done (report exists, tranche closed,
     this month's tranche exists), under a lock on the plan rows."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     month = months.month_of(now)
     previous = months.add_months(month, -1)
     summary = {"month": month, "reports": 0, "closed": 0, "opened": 0, "carried": 0}

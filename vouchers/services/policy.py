@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from jinju_portal import clock
 from vouchers import months, rules
 from vouchers.choices import EventKind
 from vouchers.errors import refuse
@@ -17,7 +18,7 @@ POLICY_FIELDS = ("effective_from", "monthly_limit", "paper_monthly_limit", "mobi
 
 def validate_policy(*, effective_from: dt.date, refund_ratio, now=None, allow_past=False):
     """Starts on a 1st of a month not yet begun; the refund ratio is 60–80 %."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     errors = {}
     if effective_from.day != 1:
         errors["effective_from"] = ["매월 1일부터만 적용할 수 있습니다."]
@@ -32,7 +33,7 @@ def validate_policy(*, effective_from: dt.date, refund_ratio, now=None, allow_pa
 def create_limit_policy(*, effective_from: dt.date, monthly_limit: int, refund_ratio=Decimal("0.60"),
                         paper_monthly_limit=None, mobile_monthly_limit=None, yearly_limit=None, note="",
                         actor=None, now=None, allow_past=False) -> LimitPolicy:
-    now = months.now_or(now)
+    now = clock.now_or(now)
     validate_policy(effective_from=effective_from, refund_ratio=refund_ratio, now=now, allow_past=allow_past)
     with transaction.atomic():
         if LimitPolicy.objects.filter(effective_from=effective_from).exists():
@@ -47,12 +48,12 @@ def create_limit_policy(*, effective_from: dt.date, monthly_limit: int, refund_r
 
 
 def policy_editable(policy: LimitPolicy, *, now=None) -> bool:
-    return not rules.policy_is_history(policy.effective_from, months.now_or(now))
+    return not rules.policy_is_history(policy.effective_from, clock.now_or(now))
 
 
 def update_limit_policy(*, policy_id, changes: dict, actor=None, now=None) -> LimitPolicy:
     """Change a policy that has not begun yet (409 `policy_in_force` otherwise: add a new one)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         policy = LimitPolicy.objects.select_for_update().filter(pk=policy_id).first()
         if policy is None:

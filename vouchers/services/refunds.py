@@ -4,6 +4,7 @@ swept when stale, retried by staff. Every decision and attempt leaves a VoucherE
 from django.db import transaction
 from django.db.models import F, Q
 
+from jinju_portal import clock
 from vouchers import months, rules
 from vouchers.choices import EventKind, RefundStatus
 from vouchers.errors import refuse
@@ -44,7 +45,7 @@ def execute_refund(*, refund_id, now=None) -> str:
     claim matches."""
     from vouchers import payments
 
-    now = months.now_or(now)
+    now = clock.now_or(now)
     claimed = (PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING)
                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
                .update(claimed_until=now + rules.REFUND_CLAIM, attempts=F("attempts") + 1))
@@ -77,7 +78,7 @@ def execute_refund(*, refund_id, now=None) -> str:
 def retry_refund(*, refund_id, actor=None, now=None) -> PaymentRefund:
     """Staff's "다시 시도": a failed (or stuck pending) refund goes back to pending and is enqueued.
     A refund already done is left alone (409 `refund_done`)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         refund = PaymentRefund.objects.select_for_update().filter(pk=refund_id).first()
         if refund is None:
@@ -97,7 +98,7 @@ def retry_pending_refunds(*, now=None, limit: int = 500) -> int:
     """The every-10-minutes sweep: re-enqueue refunds pending for longer than REFUND_STALE_AFTER and
     not held by a worker (their task was lost, or used up its retries). Safe twice: execute_refund
     claims each row once at a time."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     ids = list(PaymentRefund.objects.filter(status=RefundStatus.PENDING,
                                             created_at__lte=now - rules.REFUND_STALE_AFTER)
                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))

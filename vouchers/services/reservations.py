@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
-from jinju_portal import actors
+from jinju_portal import actors, clock
 from vouchers import inputs, months, notes
 from vouchers.choices import Channel, EventKind, Medium, PurchaseStatus, RefundReason, ReservationStatus
 from vouchers.errors import refuse
@@ -23,7 +23,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, actor=None, no
     """Hold quota and month usage for VOUCHERS_RESERVATION_HOLD (10 minutes) while the citizen pays.
 
     Mobile tranches only (the web credits the wallet). Same refusals, same order as a sale."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     x = inputs.clean_face_value(face_value)
     tid = inputs.clean_tranche_id(tranche_id)
     medium = inputs.tranche_medium(tid)
@@ -66,7 +66,7 @@ def confirm_reservation(*, reservation_id, payment_reference: str = "", actor=No
     """The payment succeeded: turn the hold into a purchase and credit the wallet. The counters moved
     at reservation time, so nothing is claimed again. Confirming twice returns the same purchase.
     A reservation already released or failed answers 409 `reservation_expired` (refund the payment)."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         reservation = _locked(reservation_id)
         if reservation.status == ReservationStatus.CONFIRMED:
@@ -90,7 +90,7 @@ def _end_hold(reservation, *, status, actor, now):
 
 def fail_reservation(*, reservation_id, actor=None, now=None) -> Reservation:
     """The payment failed or was abandoned: give back the held quota and usage at once."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     with transaction.atomic():
         reservation = _locked(reservation_id)
         if reservation.status == ReservationStatus.HELD:
@@ -117,7 +117,7 @@ def settle_payment(*, reservation_id, payment_reference: str, paid: bool, amount
     payment is refunded. Paid after the hold was released or failed: refunded. Not paid: the hold is
     given back at once (an already-confirmed hold stays confirmed). An `amount` other than the hold's
     price is refused (400 `amount_mismatch`) and nothing is written."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     reference = (payment_reference or "")[:100]
     with transaction.atomic():
         reservation = _locked(reservation_id)
@@ -196,7 +196,7 @@ def _release_batch(lapsed, *, now):
 def release_lapsed_reservations(*, now=None, batch: int = 200) -> int:
     """Release holds whose payment window has passed (the every-minute job). Safe twice: a released
     hold is no longer `held`. Locks skip rows another worker is handling."""
-    now = months.now_or(now)
+    now = clock.now_or(now)
     released = 0
     while True:
         with transaction.atomic():

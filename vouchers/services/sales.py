@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db import DataError, connection, transaction
 from django.db.models import F, Sum
 
-from jinju_portal import actors
+from jinju_portal import actors, clock
 from jinju_portal.errors import RuleViolation
 from jinju_portal.identity import hash_identity
 from jinju_portal.money import discounted_price, format_krw
@@ -121,7 +121,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
     `idempotency` (PostgreSQL): store the API answer under that key in the same statement; a key
     already answered raises AlreadyAnswered (the caller replays the stored answer).
     """
-    now = months.now_or(now)
+    now = clock.now_or(now)
     x = inputs.clean_face_value(face_value)
     tid = inputs.clean_tranche_id(tranche if tranche is not None else tranche_id)
     channel = inputs.clean_channel(channel)
