@@ -1,11 +1,13 @@
 """Celery tasks of the Sangpyeong centre (thin wrappers around services and notifications)."""
 from celery import shared_task
 
-from industrial import notifications, services
+from industrial import notifications
 
 
 @shared_task(name="industrial.tasks.remind_overdue_support_requests")
 def remind_overdue_support_requests():
+    from industrial import services  # services enqueue these tasks: import them here, not at module level
+
     return services.send_overdue_reminders()
 
 

@@ -211,13 +211,13 @@ class TrancheAdmin(TrailMixin, ServiceFormAdmin, SimpleHistoryAdmin):
             return ("sold",)
         # quota moves only through "raise quota" (never below sold); medium never changes
         return ("medium", "quota", "sold", "remaining_won", "plan", "month", "carried_in", "carried_out",
-                "closed_at", "raise_quota_link")
+                "closed_at", "raise_quota_link", "trail")
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return TrancheAddForm.Meta.fields
         return ("name", "medium", "quota", "sold", "remaining_won", "raise_quota_link", "discount_rate", "opens_at",
-                "closes_at", "closed_at", "rotation", "plan", "month", "carried_in", "carried_out")
+                "closes_at", "closed_at", "rotation", "plan", "month", "carried_in", "carried_out", "trail")
 
     @admin.display(description=_("발행 한도"), ordering="quota")
     def quota_won(self, obj):

@@ -100,7 +100,7 @@ MESSAGES = {
     "reservation_expired": _("결제 기한(10분)이 지나 예약이 해제되었습니다. 처음부터 다시 구매해 주세요."),
     "citizen_linked_elsewhere": _("이 본인확인 정보는 이미 다른 계정과 연결되어 있습니다."),
     "quota_below_sold": _("이미 %(sold)s이 팔렸습니다. 발행 한도를 그보다 작게 정할 수 없습니다."),
-    "tranche_on_sale": _("판매가 시작된 회차의 %(fields)s은(는) 바꿀 수 없습니다. 조기 마감 후 새 회차를 만들어 주세요."),
+    "tranche_on_sale": _("판매가 시작된 회차의 %(names)s은(는) 바꿀 수 없습니다. 조기 마감 후 새 회차를 만들어 주세요."),
     "policy_in_force": _("이미 시작된 달의 한도 정책은 바꿀 수 없습니다. 다음 달 1일부터 적용할 새 정책을 추가해 주세요."),
     "refund_done": _("이미 환불된 결제입니다."),
     "insufficient_balance": _("지갑 잔액이 부족합니다."),

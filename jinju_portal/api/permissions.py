@@ -23,5 +23,3 @@ def HasRole(*roles: str):
     _HasRole.__name__ = "HasRole_" + "_".join(sorted(allowed))
     return _HasRole
 
-
-IsStaffClient = HasRole(Role.STAFF)

@@ -3,6 +3,7 @@ read-only purchases with filters and CSV export, citizens without their CI hash.
 import datetime as dt
 
 import pytest
+from django import forms
 from django.urls import reverse
 
 from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
@@ -150,3 +151,66 @@ def test_editing_a_tranche_in_the_admin_never_writes_back_a_stale_sold(admin_cli
     assert unchanged.changed_data == []  # the case a full save would have hit
     admin_site_admin.save_model(None, stale, unchanged, change=True)
     assert Tranche.objects.get(pk=tranche.pk).sold == 320_000
+
+
+def _change_data(admin_client, url, **changes):
+    form = admin_client.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(form.fields[name], forms.SplitDateTimeField):
+            local = value.astimezone()
+            data[f"{name}_0"], data[f"{name}_1"] = local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
+        elif value is not None:
+            data[name] = value
+    data.update(changes)
+    return data
+
+
+def test_an_over_plan_schedule_from_the_admin_is_refused_and_nothing_is_saved(admin_client):
+    plan = IssuancePlanFactory(medium="paper", planned=6_000_000_000)
+    url = reverse("admin:vouchers_issuanceplan_change", args=[plan.pk])
+    data = _change_data(admin_client, url, layout="schedule", schedule='{"2021-02": 7000000000}',
+                        carry_unsold="on" if plan.carry_unsold else "")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "발행 계획액" in str(response.context["adminform"].form.errors)
+    plan.refresh_from_db()
+    assert (plan.layout, plan.schedule) == ("equal", {})
+    assert not plan.events.exists()
+    data["schedule"] = '{"2021-02": 1000000000}'
+    assert admin_client.post(url, data).status_code == 302
+    plan.refresh_from_db()
+    assert (plan.layout, plan.schedule) == ("schedule", {"2021-02": 1_000_000_000})
+    assert plan.events.get().user.username == "admin"
+
+
+def test_the_tranche_admin_refuses_a_new_rate_on_a_tranche_on_sale_and_shows_the_trail(admin_client, sales):
+    _plan, tranche, _ = sales
+    url = reverse("admin:vouchers_tranche_change", args=[tranche.pk])
+    data = _change_data(admin_client, url, discount_rate="0.2000")
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "discount_rate" in response.context["adminform"].form.errors
+    assert Tranche.objects.get(pk=tranche.pk).discount_rate == tranche.discount_rate
+    data["discount_rate"], data["name"] = str(tranche.discount_rate), "새 이름"
+    assert admin_client.post(url, data).status_code == 302
+    admin_client.post(reverse("admin:vouchers_tranche_raise_quota", args=[tranche.pk]), {"quota": "9000000000"})
+    page = admin_client.get(url).content.decode()
+    assert "처리 기록" in page and "발행 한도 변경" in page and "user:admin" in page and "9,000,000,000" in page
+
+
+def test_a_policy_added_in_the_admin_goes_through_the_service_with_the_clerk(admin_client):
+    url = reverse("admin:vouchers_limitpolicy_add")
+    response = admin_client.post(url, {"effective_from": "2099-03-01", "monthly_limit": "200000",
+                                       "refund_ratio": "0.60", "note": ""})
+    assert response.status_code == 302
+    policy = LimitPolicy.objects.get()
+    event = policy.events.get()
+    assert (event.kind, event.user.username, event.after["monthly_limit"]) == ("policy_created", "admin", 200_000)
+
+
+def test_plans_and_tranches_with_history_cannot_be_deleted_in_the_admin(admin_client, sales):
+    plan, tranche, _ = sales
+    assert admin_client.get(reverse("admin:vouchers_tranche_delete", args=[tranche.pk])).status_code == 403
+    assert admin_client.get(reverse("admin:vouchers_issuanceplan_delete", args=[plan.pk])).status_code == 403

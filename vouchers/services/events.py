@@ -27,7 +27,8 @@ def build(kind, *, actor=None, now, before=None, after=None, note="", **targets)
 
 def record(kind, *, actor=None, now, before=None, after=None, note="", **targets) -> VoucherEvent:
     """Write one event. Must run inside the transaction that makes the change (so both or neither)."""
-    assert transaction.get_connection().in_atomic_block, "an event is written in the changing transaction"
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a VoucherEvent is written inside the transaction that makes the change")
     event = build(kind, actor=actor, now=now, before=before, after=after, note=note, **targets)
     event.save(force_insert=True)
     return event

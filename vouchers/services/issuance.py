@@ -77,8 +77,8 @@ def update_tranche(*, tranche_id, changes: dict, actor=None, now=None) -> Tranch
         fixed = [k for k in FIXED_ONCE_ON_SALE if k in changed]
         if on_sale and fixed:
             labels = ", ".join(str(Tranche._meta.get_field(k).verbose_name) for k in fixed)
-            raise refuse("tranche_on_sale", {k: [refuse("tranche_on_sale", fields=labels).detail] for k in fixed},
-                         fields=labels)
+            raise refuse("tranche_on_sale", {k: [refuse("tranche_on_sale", names=labels).detail] for k in fixed},
+                         names=labels)
         opens_at, closes_at = changed.get("opens_at", tranche.opens_at), changed.get("closes_at", tranche.closes_at)
         _check_period(opens_at, closes_at)
         if on_sale and "closes_at" in changed and closes_at <= now:
