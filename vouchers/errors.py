@@ -36,6 +36,7 @@ class Code(StrEnum):
     BUSY = "busy"
     CANCEL_WINDOW_CLOSED = "cancel_window_closed"
     ALREADY_USED = "already_used"
+    ALREADY_CANCELLED = "already_cancelled"  # the cancel page says so (the service answers 200)
     RESERVATION_EXPIRED = "reservation_expired"
     CITIZEN_LINKED_ELSEWHERE = "citizen_linked_elsewhere"
     QUOTA_BELOW_SOLD = "quota_below_sold"
