@@ -115,7 +115,7 @@ class FundingAddForm(ServiceForm):
 
     def run_service(self, data):
         return services.create_funding(project=data["project"], source=data["source"], amount=data["amount"],
-                                       effective_on=data["effective_on"], reason=data["reason"], by=self.user)
+                                       effective_on=data["effective_on"], reason=data["reason"], actor=self.user)
 
 
 class AmendmentInline(ReadOnlyInline):
@@ -154,7 +154,7 @@ class AmendmentForm(ServiceForm):
 
     def run_service(self, data):
         return services.amend_funding(funding=data["funding"], new_amount=data["amount_after"],
-                                      effective_on=data["effective_on"], reason=data["reason"], by=self.user)
+                                      effective_on=data["effective_on"], reason=data["reason"], actor=self.user)
 
 
 @admin.register(FundingAmendment)
@@ -184,7 +184,7 @@ class ExpenditureForm(ServiceForm):
     def run_service(self, data):
         return services.record_expenditure(
             funding=data["funding"], amount=data["amount"], spent_on=data["spent_on"], payee=data["payee"],
-            description=data["description"], document_ref=data.get("document_ref", ""), by=self.user)
+            description=data["description"], document_ref=data.get("document_ref", ""), actor=self.user)
 
 
 @admin.register(Expenditure)
@@ -310,17 +310,17 @@ class SupportRequestForm(ServiceForm):
         answer = data.get("answer", "")
         note = data.get("note", "")
         if data.get("new_assignee") and data["new_assignee"].pk != sr.assignee_id:
-            sr = services.assign_support_request(support_request=sr, assignee=data["new_assignee"], by=self.user,
+            sr = services.assign_support_request(support_request=sr, assignee=data["new_assignee"], actor=self.user,
                                                  note=note)
             note = ""
         if data.get("new_status") and data["new_status"] != sr.status:
-            sr = services.change_support_status(support_request=sr, status=data["new_status"], by=self.user,
+            sr = services.change_support_status(support_request=sr, status=data["new_status"], actor=self.user,
                                                 note=note, answer=answer)
             note = ""
         elif answer != self._answer_before:
-            sr = services.answer_support_request(support_request=sr, answer=answer, by=self.user)
+            sr = services.answer_support_request(support_request=sr, answer=answer, actor=self.user)
         if note:
-            services.add_support_note(support_request=sr, note=note, by=self.user)
+            services.add_support_note(support_request=sr, note=note, actor=self.user)
         sr.refresh_from_db()
         return sr
 
@@ -386,13 +386,13 @@ class SupportRequestAdmin(ExportMixin, ServiceFormAdmin):
             return
         note = request.POST.get("note", "")
         self._bulk(request, queryset, lambda sr: services.assign_support_request(
-            support_request=sr, assignee=assignee, by=request.user, note=note),
+            support_request=sr, assignee=assignee, actor=request.user, note=note),
             lambda n: ngettext("%(count)d건을 배정 처리했습니다.", "%(count)d건을 배정 처리했습니다.", n) % {"count": n})
 
     def _status_action(self, request, queryset, status, done_message):
         note = request.POST.get("note", "")
         self._bulk(request, queryset, lambda sr: services.change_support_status(
-            support_request=sr, status=status, by=request.user, note=note), done_message)
+            support_request=sr, status=status, actor=request.user, note=note), done_message)
 
     @admin.action(description=_("선택한 신청을 '처리 중'으로"))
     def mark_in_progress(self, request, queryset):
@@ -432,8 +432,8 @@ class EventForm(ServiceForm):
 
     def run_service(self, data):
         if self.instance.pk is None:
-            return services.create_event(**{k: data[k] for k in services.EVENT_FIELDS}, by=self.user)
-        return services.update_event(event=self.instance, changes=self.changed(services.EVENT_FIELDS), by=self.user)
+            return services.create_event(**{k: data[k] for k in services.EVENT_FIELDS}, actor=self.user)
+        return services.update_event(event=self.instance, changes=self.changed(services.EVENT_FIELDS), actor=self.user)
 
 
 @admin.register(Event)

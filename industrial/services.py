@@ -42,7 +42,7 @@ from industrial.models import (
     SupportRequest,
     SupportRequestEvent,
 )
-from jinju_portal import bizno, clock
+from jinju_portal import actors, bizno, clock
 from jinju_portal.errors import InvalidInput, NotFound, RuleViolation
 from jinju_portal.money import MAX_KRW, format_krw
 from jinju_portal.tasks import enqueue_on_commit
@@ -107,7 +107,7 @@ def _amount(value, *, field="amount", allow_zero=False):
 # --- Project: funding, amendments, expenditures --------------------------------------------------------
 
 @transaction.atomic
-def create_funding(*, project, source, amount, effective_on, reason=gettext_lazy("최초 배정"), by=None, now=None):
+def create_funding(*, project, source, amount, effective_on, reason=gettext_lazy("최초 배정"), actor=None, now=None):
     """A new source for a project, with its first amendment row (from 0) so the history starts at 0."""
     now = clock.now_or(now)
     if source not in FundingSource.values:
@@ -120,13 +120,13 @@ def create_funding(*, project, source, amount, effective_on, reason=gettext_lazy
     except IntegrityError:
         raise RuleViolation(Code.FUNDING_EXISTS, _("이 사업에는 해당 재원이 이미 있습니다. 예산 변경으로 조정해 주세요."))
     FundingAmendment.objects.create(funding=funding, effective_on=effective_on, amount_before=0,
-                                    amount_after=amount, reason=reason, created_by=by, created_at=now)
+                                    amount_after=amount, reason=reason, created_by=actors.user_of(actor), created_at=now)
     Project.objects.filter(pk=project.pk).update(updated_at=now)
     return funding
 
 
 @transaction.atomic
-def amend_funding(*, funding, new_amount, effective_on, reason, by=None, now=None):
+def amend_funding(*, funding, new_amount, effective_on, reason, actor=None, now=None):
     """Change an allocation by a dated amendment. Never below what has already been spent."""
     now = clock.now_or(now)
     new_amount = _amount(new_amount, field="amount_after", allow_zero=True)
@@ -139,7 +139,7 @@ def amend_funding(*, funding, new_amount, effective_on, reason, by=None, now=Non
                             {"amount_after": [_("집행액 %(spent)s 이상이어야 합니다.") % spent]})
     amendment = FundingAmendment.objects.create(
         funding=locked, effective_on=effective_on, amount_before=locked.amount, amount_after=new_amount,
-        reason=reason, created_by=by, created_at=now)
+        reason=reason, created_by=actors.user_of(actor), created_at=now)
     locked.amount = new_amount
     locked.updated_at = now
     locked.save(update_fields=["amount", "updated_at"])
@@ -148,7 +148,7 @@ def amend_funding(*, funding, new_amount, effective_on, reason, by=None, now=Non
 
 
 @transaction.atomic
-def record_expenditure(*, funding, amount, spent_on, payee, description, document_ref="", by=None, now=None):
+def record_expenditure(*, funding, amount, spent_on, payee, description, document_ref="", actor=None, now=None):
     """Spend from one source. The allocation is checked and moved in ONE conditional UPDATE, so two
     clerks entering invoices at the same moment can never together exceed it (invariant 7)."""
     now = clock.now_or(now)
@@ -170,7 +170,7 @@ def record_expenditure(*, funding, amount, spent_on, payee, description, documen
                             {"amount": [_("남은 배정액 %(remaining)s을 넘을 수 없습니다.") % figures]})
     return Expenditure.objects.create(
         project_id=funding.project_id, funding_id=funding.pk, spent_on=spent_on, amount=amount, payee=payee,
-        description=description, document_ref=document_ref, created_by=by, created_at=now)
+        description=description, document_ref=document_ref, created_by=actors.user_of(actor), created_at=now)
 
 
 # --- SME support desk --------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def check_transition(current, target):
 
 
 @transaction.atomic
-def assign_support_request(*, support_request, assignee, by=None, note="", now=None):
+def assign_support_request(*, support_request, assignee, actor=None, note="", now=None):
     """Give a request to a member of the business support team (received → assigned; reassigning keeps
     the status)."""
     now = clock.now_or(now)
@@ -271,14 +271,15 @@ def assign_support_request(*, support_request, assignee, by=None, note="", now=N
     locked.save(update_fields=["assignee", "status", "updated_at"])
     # History note, in the language of the staff member who assigned.
     text = _("담당자 배정: %(name)s") % {"name": assignee.get_full_name() or assignee.get_username()}
-    _log(locked, at=now, by=by, from_status=before, to_status=locked.status, note=f"{text}\n{note}".strip())
+    _log(locked, at=now, by=actors.user_of(actor), from_status=before, to_status=locked.status,
+         note=f"{text}\n{note}".strip())
     if before != locked.status:
         _notify_status(locked)
     return locked
 
 
 @transaction.atomic
-def change_support_status(*, support_request, status, by=None, note="", answer=None, now=None):
+def change_support_status(*, support_request, status, actor=None, note="", answer=None, now=None):
     """Move a request along received → assigned → in progress → resolved / closed. Resolving needs a
     requester-visible answer. The requester is e-mailed after commit."""
     now = clock.now_or(now)
@@ -301,28 +302,28 @@ def change_support_status(*, support_request, status, by=None, note="", answer=N
         locked.closed_at = now
     locked.updated_at = now
     locked.save(update_fields=["status", "answer", "resolved_at", "closed_at", "updated_at"])
-    _log(locked, at=now, by=by, from_status=before, to_status=status, note=note)
+    _log(locked, at=now, by=actors.user_of(actor), from_status=before, to_status=status, note=note)
     _notify_status(locked)
     return locked
 
 
 @transaction.atomic
-def answer_support_request(*, support_request, answer, by=None, now=None):
+def answer_support_request(*, support_request, answer, actor=None, now=None):
     """Write or correct the requester-visible answer without moving the status."""
     now = clock.now_or(now)
     locked = _locked_request(support_request)
     locked.answer = _text(answer, field="answer", max_length=DESCRIPTION_MAX, required=False, label=_("답변"))
     locked.updated_at = now
     locked.save(update_fields=["answer", "updated_at"])
-    _log(locked, at=now, by=by, note=_("답변 수정"))
+    _log(locked, at=now, by=actors.user_of(actor), note=_("답변 수정"))
     return locked
 
 
 @transaction.atomic
-def add_support_note(*, support_request, note, by=None, now=None):
+def add_support_note(*, support_request, note, actor=None, now=None):
     now = clock.now_or(now)
     note = _text(note, field="note", max_length=DESCRIPTION_MAX, label=_("메모"))
-    _log(support_request, at=now, by=by, note=note)
+    _log(support_request, at=now, by=actors.user_of(actor), note=note)
 
 
 @transaction.atomic
@@ -436,7 +437,7 @@ EVENT_FIELDS = ("programme", "title", "starts_at", "venue", "seats", "descriptio
 
 
 @transaction.atomic
-def create_event(*, programme, title, starts_at, venue, seats, description="", by=None, now=None):
+def create_event(*, programme, title, starts_at, venue, seats, description="", actor=None, now=None):
     """A new culture-centre event with its seats (the admin's add form)."""
     if isinstance(seats, bool) or not isinstance(seats, int) or seats < 1:
         raise InvalidInput(Code.INVALID, _("정원은 1 이상의 정수여야 합니다."), {"seats": [_("1 이상이어야 합니다.")]})
@@ -445,7 +446,7 @@ def create_event(*, programme, title, starts_at, venue, seats, description="", b
 
 
 @transaction.atomic
-def update_event(*, event, changes: dict, by=None, now=None):
+def update_event(*, event, changes: dict, actor=None, now=None):
     """Change an event: the description fields as given, the seats through change_event_seats
     (never below the confirmed count; new seats go to the waiting list in order)."""
     locked = Event.objects.select_for_update().get(pk=event.pk)

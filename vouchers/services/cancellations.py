@@ -31,42 +31,42 @@ def may_act_on(purchase, actor) -> bool:
     return user is not None and purchase.user_id == user.pk
 
 
+@transaction.atomic
 def cancel_purchase(*, purchase_id, actor, now=None) -> Purchase:
     """Cancel within 7 days if nothing of it was used: give back quota and month usage, cancel the
     notes or debit the wallet (with a ledger line), order the refund of an online payment, and
     record the event. Cancelling a cancelled purchase changes nothing."""
     now = clock.now_or(now)
-    with transaction.atomic():
-        purchase = Purchase.objects.select_for_update().filter(pk=purchase_id).first()
-        if purchase is None or not may_act_on(purchase, actor):
-            raise refuse("not_found.purchase")
-        if purchase.status == PurchaseStatus.CANCELLED:
-            return purchase
-        # the locks in the app's order (vouchers/locks.py), then the rule on what they show
-        locks.usage(citizen_id=purchase.citizen_id, month=purchase.month)
-        locks.tranche(purchase.tranche_id)
-        wallet = locks.wallet(citizen_id=purchase.citizen_id) if purchase.medium == Medium.MOBILE else None
-        notes_used = (purchase.medium == Medium.PAPER
-                      and purchase.notes.exclude(status=NoteStatus.ISSUED).exists())
-        refusal = rules.cancel_refusal(purchase=purchase, now=now, notes_used=notes_used,
-                                       wallet_balance=wallet.balance if wallet is not None else None)
-        if refusal is not None:
-            raise refuse(refusal)
-        give_back(citizen_id=purchase.citizen_id, month=purchase.month, tranche_id=purchase.tranche_id,
-                  medium=purchase.medium, x=purchase.face_value, now=now)
-        if purchase.medium == Medium.PAPER:
-            purchase.notes.filter(status=NoteStatus.ISSUED).update(status=NoteStatus.CANCELLED, status_changed_at=now)
-        else:
-            move_wallet(citizen_id=purchase.citizen_id, amount=-purchase.face_value, kind=EntryKind.CANCEL,
-                        purchase=purchase, reference=f"cancel:{purchase.pk}", now=now)
-        purchase.status = PurchaseStatus.CANCELLED
-        purchase.cancelled_at = now
-        purchase.save(update_fields=["status", "cancelled_at"])
-        events.record(EventKind.PURCHASE_CANCELLED, actor=actor, now=now, purchase=purchase,
-                      tranche_id=purchase.tranche_id, citizen_id=purchase.citizen_id,
-                      before={"status": PurchaseStatus.COMPLETED}, after={"status": PurchaseStatus.CANCELLED})
-        paid = Reservation.objects.filter(purchase=purchase).exclude(payment_reference="").first()
-        if paid is not None:  # paid online: the money goes back, decided with the cancel
-            order_refund(reservation=paid, purchase=purchase, reference=paid.payment_reference,
-                         amount=purchase.price, reason=RefundReason.CANCELLED, actor=actor, now=now)
+    purchase = Purchase.objects.select_for_update().filter(pk=purchase_id).first()
+    if purchase is None or not may_act_on(purchase, actor):
+        raise refuse("not_found.purchase")
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return purchase
+    # the locks in the app's order (vouchers/locks.py), then the rule on what they show
+    locks.usage(citizen_id=purchase.citizen_id, month=purchase.month)
+    locks.tranche(purchase.tranche_id)
+    wallet = locks.wallet(citizen_id=purchase.citizen_id) if purchase.medium == Medium.MOBILE else None
+    notes_used = (purchase.medium == Medium.PAPER
+                  and purchase.notes.exclude(status=NoteStatus.ISSUED).exists())
+    refusal = rules.cancel_refusal(purchase=purchase, now=now, notes_used=notes_used,
+                                   wallet_balance=wallet.balance if wallet is not None else None)
+    if refusal is not None:
+        raise refuse(refusal)
+    give_back(citizen_id=purchase.citizen_id, month=purchase.month, tranche_id=purchase.tranche_id,
+              medium=purchase.medium, x=purchase.face_value, now=now)
+    if purchase.medium == Medium.PAPER:
+        purchase.notes.filter(status=NoteStatus.ISSUED).update(status=NoteStatus.CANCELLED, status_changed_at=now)
+    else:
+        move_wallet(citizen_id=purchase.citizen_id, amount=-purchase.face_value, kind=EntryKind.CANCEL,
+                    purchase=purchase, reference=f"cancel:{purchase.pk}", now=now)
+    purchase.status = PurchaseStatus.CANCELLED
+    purchase.cancelled_at = now
+    purchase.save(update_fields=["status", "cancelled_at"])
+    events.record(EventKind.PURCHASE_CANCELLED, actor=actor, now=now, purchase=purchase,
+                  tranche_id=purchase.tranche_id, citizen_id=purchase.citizen_id,
+                  before={"status": PurchaseStatus.COMPLETED}, after={"status": PurchaseStatus.CANCELLED})
+    paid = Reservation.objects.filter(purchase=purchase).exclude(payment_reference="").first()
+    if paid is not None:  # paid online: the money goes back, decided with the cancel
+        order_refund(reservation=paid, purchase=purchase, reference=paid.payment_reference,
+                     amount=purchase.price, reason=RefundReason.CANCELLED, actor=actor, now=now)
     return purchase

@@ -12,6 +12,7 @@ from vouchers.inputs import clean_birth_year, clean_buyer_ci, clean_buyer_name
 from vouchers.services.sales import claim_citizen
 
 
+@transaction.atomic
 def link_citizen(*, actor, ci: str, name: str = "", birth_year: int | None = None, now=None) -> Citizen:
     """After identity verification on the web: the citizen known by this CI (created if new, so
     purchases made at a branch before sign-up are theirs too), linked to the signed-in user `actor`.
@@ -23,15 +24,14 @@ def link_citizen(*, actor, ci: str, name: str = "", birth_year: int | None = Non
     ci_hash = hash_identity(clean_buyer_ci(ci))
     name = clean_buyer_name(name)
     birth_year = clean_birth_year(birth_year, now)
-    with transaction.atomic():
-        claim_citizen(ci_hash=ci_hash, name=name, birth_year=birth_year, now=now)
-        citizen = Citizen.objects.select_for_update().get(ci_hash=ci_hash)
-        if citizen.user_id == user.pk:
-            return citizen
-        if citizen.user_id is not None or Citizen.objects.filter(user=user).exists():
-            raise refuse("citizen_linked_elsewhere")
-        citizen.user = user
-        citizen.save(update_fields=["user"])
-        events.record(EventKind.CITIZEN_LINKED, actor=actor, now=now, citizen=citizen,
-                      before={"user": None}, after={"user": user.pk})
+    claim_citizen(ci_hash=ci_hash, name=name, birth_year=birth_year, now=now)
+    citizen = Citizen.objects.select_for_update().get(ci_hash=ci_hash)
+    if citizen.user_id == user.pk:
+        return citizen
+    if citizen.user_id is not None or Citizen.objects.filter(user=user).exists():
+        raise refuse("citizen_linked_elsewhere")
+    citizen.user = user
+    citizen.save(update_fields=["user"])
+    events.record(EventKind.CITIZEN_LINKED, actor=actor, now=now, citizen=citizen,
+                  before={"user": None}, after={"user": user.pk})
     return citizen

@@ -12,7 +12,7 @@ from vouchers.services.wallet import move_wallet
 def expire_notes_and_credits(*, now=None) -> dict:
     """Daily: paper notes and wallet credits past their 5-year validity expire. A credit's unspent
     part is found first-in-first-out (spending uses the oldest credit first); the expiry debit is a
-    ledger line, so a second run finds nothing left to expire."""
+    ledger line, so a second run finds nothing left to expire. One short transaction per wallet."""
     now = clock.now_or(now)
     with transaction.atomic():
         notes_expired = (PaperNote.objects.filter(status=NoteStatus.ISSUED, expires_at__lte=now)

@@ -30,20 +30,20 @@ def validate_policy(*, effective_from: dt.date, refund_ratio, now=None, allow_pa
         raise refuse("invalid_policy", errors)
 
 
+@transaction.atomic
 def create_limit_policy(*, effective_from: dt.date, monthly_limit: int, refund_ratio=Decimal("0.60"),
                         paper_monthly_limit=None, mobile_monthly_limit=None, yearly_limit=None, note="",
                         actor=None, now=None, allow_past=False) -> LimitPolicy:
     now = clock.now_or(now)
     validate_policy(effective_from=effective_from, refund_ratio=refund_ratio, now=now, allow_past=allow_past)
-    with transaction.atomic():
-        if LimitPolicy.objects.filter(effective_from=effective_from).exists():
-            raise refuse("invalid_policy", {"effective_from": ["이 날짜에 시작하는 정책이 이미 있습니다."]})
-        policy = LimitPolicy.objects.create(effective_from=effective_from, monthly_limit=monthly_limit,
-                                            refund_ratio=refund_ratio, paper_monthly_limit=paper_monthly_limit,
-                                            mobile_monthly_limit=mobile_monthly_limit, yearly_limit=yearly_limit,
-                                            note=note)
-        events.record(EventKind.POLICY_CREATED, actor=actor, now=now, policy=policy,
-                      after=events.fields_of(policy, POLICY_FIELDS))
+    if LimitPolicy.objects.filter(effective_from=effective_from).exists():
+        raise refuse("invalid_policy", {"effective_from": ["이 날짜에 시작하는 정책이 이미 있습니다."]})
+    policy = LimitPolicy.objects.create(effective_from=effective_from, monthly_limit=monthly_limit,
+                                        refund_ratio=refund_ratio, paper_monthly_limit=paper_monthly_limit,
+                                        mobile_monthly_limit=mobile_monthly_limit, yearly_limit=yearly_limit,
+                                        note=note)
+    events.record(EventKind.POLICY_CREATED, actor=actor, now=now, policy=policy,
+                  after=events.fields_of(policy, POLICY_FIELDS))
     return policy
 
 
@@ -51,29 +51,29 @@ def policy_editable(policy: LimitPolicy, *, now=None) -> bool:
     return not rules.policy_is_history(policy.effective_from, clock.now_or(now))
 
 
+@transaction.atomic
 def update_limit_policy(*, policy_id, changes: dict, actor=None, now=None) -> LimitPolicy:
     """Change a policy that has not begun yet (409 `policy_in_force` otherwise: add a new one)."""
     now = clock.now_or(now)
-    with transaction.atomic():
-        policy = LimitPolicy.objects.select_for_update().filter(pk=policy_id).first()
-        if policy is None:
-            raise refuse("not_found.policy")
-        if not policy_editable(policy, now=now):
-            raise refuse("policy_in_force")
-        changed = {k: v for k, v in changes.items() if k in POLICY_FIELDS and getattr(policy, k) != v}
-        if not changed:
-            return policy
-        validate_policy(effective_from=changed.get("effective_from", policy.effective_from),
-                        refund_ratio=changed.get("refund_ratio", policy.refund_ratio), now=now)
-        if ("effective_from" in changed
-                and LimitPolicy.objects.filter(effective_from=changed["effective_from"]).exclude(pk=policy.pk).exists()):
-            raise refuse("invalid_policy", {"effective_from": ["이 날짜에 시작하는 정책이 이미 있습니다."]})
-        before = events.fields_of(policy, changed)
-        for name, value in changed.items():
-            setattr(policy, name, value)
-        policy.save(update_fields=list(changed))
-        events.record(EventKind.POLICY_CHANGED, actor=actor, now=now, policy=policy, before=before,
-                      after=events.fields_of(policy, changed))
+    policy = LimitPolicy.objects.select_for_update().filter(pk=policy_id).first()
+    if policy is None:
+        raise refuse("not_found.policy")
+    if not policy_editable(policy, now=now):
+        raise refuse("policy_in_force")
+    changed = {k: v for k, v in changes.items() if k in POLICY_FIELDS and getattr(policy, k) != v}
+    if not changed:
+        return policy
+    validate_policy(effective_from=changed.get("effective_from", policy.effective_from),
+                    refund_ratio=changed.get("refund_ratio", policy.refund_ratio), now=now)
+    if ("effective_from" in changed
+            and LimitPolicy.objects.filter(effective_from=changed["effective_from"]).exclude(pk=policy.pk).exists()):
+        raise refuse("invalid_policy", {"effective_from": ["이 날짜에 시작하는 정책이 이미 있습니다."]})
+    before = events.fields_of(policy, changed)
+    for name, value in changed.items():
+        setattr(policy, name, value)
+    policy.save(update_fields=list(changed))
+    events.record(EventKind.POLICY_CHANGED, actor=actor, now=now, policy=policy, before=before,
+                  after=events.fields_of(policy, changed))
     return policy
 
 

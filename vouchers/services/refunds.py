@@ -37,7 +37,9 @@ def order_refund(*, reservation, purchase, reference, amount, reason, actor=None
 
 
 def execute_refund(*, refund_id, now=None) -> str:
-    """Pay one refund out through the gateway. Returns "done", or "skipped" when the row is not
+    """Several short transactions, not one: the gateway call must run outside any (CONTRIBUTING.md).
+
+    Pay one refund out through the gateway. Returns "done", or "skipped" when the row is not
     pending or another worker holds it; raises payments.GatewayError after recording the failure.
 
     Claim (one conditional UPDATE, its own short transaction) → gateway call outside any transaction
@@ -75,22 +77,22 @@ def execute_refund(*, refund_id, now=None) -> str:
     return "done"
 
 
+@transaction.atomic
 def retry_refund(*, refund_id, actor=None, now=None) -> PaymentRefund:
     """Staff's "다시 시도": a failed (or stuck pending) refund goes back to pending and is enqueued.
     A refund already done is left alone (409 `refund_done`)."""
     now = clock.now_or(now)
-    with transaction.atomic():
-        refund = PaymentRefund.objects.select_for_update().filter(pk=refund_id).first()
-        if refund is None:
-            raise refuse("not_found.refund")
-        if refund.status == RefundStatus.DONE:
-            raise refuse("refund_done")
-        before = refund.status
-        refund.status = RefundStatus.PENDING
-        refund.save(update_fields=["status"])
-        events.record(EventKind.REFUND_RETRIED, actor=actor, now=now, refund=refund,
-                      before={"status": before}, after={"status": RefundStatus.PENDING})
-        _enqueue_refund(refund.pk)
+    refund = PaymentRefund.objects.select_for_update().filter(pk=refund_id).first()
+    if refund is None:
+        raise refuse("not_found.refund")
+    if refund.status == RefundStatus.DONE:
+        raise refuse("refund_done")
+    before = refund.status
+    refund.status = RefundStatus.PENDING
+    refund.save(update_fields=["status"])
+    events.record(EventKind.REFUND_RETRIED, actor=actor, now=now, refund=refund,
+                  before={"status": before}, after={"status": RefundStatus.PENDING})
+    _enqueue_refund(refund.pk)
     return refund
 
 

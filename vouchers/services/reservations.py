@@ -62,18 +62,18 @@ def _locked(reservation_id) -> Reservation:
     return reservation
 
 
+@transaction.atomic
 def confirm_reservation(*, reservation_id, payment_reference: str = "", actor=None, now=None) -> Purchase:
     """The payment succeeded: turn the hold into a purchase and credit the wallet. The counters moved
     at reservation time, so nothing is claimed again. Confirming twice returns the same purchase.
     A reservation already released or failed answers 409 `reservation_expired` (refund the payment)."""
     now = clock.now_or(now)
-    with transaction.atomic():
-        reservation = _locked(reservation_id)
-        if reservation.status == ReservationStatus.CONFIRMED:
-            return reservation.purchase
-        if reservation.status != ReservationStatus.HELD:
-            raise refuse("reservation_expired")
-        return _confirm(reservation, reference=(payment_reference or "")[:100], actor=actor, now=now)
+    reservation = _locked(reservation_id)
+    if reservation.status == ReservationStatus.CONFIRMED:
+        return reservation.purchase
+    if reservation.status != ReservationStatus.HELD:
+        raise refuse("reservation_expired")
+    return _confirm(reservation, reference=(payment_reference or "")[:100], actor=actor, now=now)
 
 
 def _end_hold(reservation, *, status, actor, now):
@@ -88,13 +88,13 @@ def _end_hold(reservation, *, status, actor, now):
                   before={"status": before}, after={"status": status})
 
 
+@transaction.atomic
 def fail_reservation(*, reservation_id, actor=None, now=None) -> Reservation:
     """The payment failed or was abandoned: give back the held quota and usage at once."""
     now = clock.now_or(now)
-    with transaction.atomic():
-        reservation = _locked(reservation_id)
-        if reservation.status == ReservationStatus.HELD:
-            _end_hold(reservation, status=ReservationStatus.FAILED, actor=actor, now=now)
+    reservation = _locked(reservation_id)
+    if reservation.status == ReservationStatus.HELD:
+        _end_hold(reservation, status=ReservationStatus.FAILED, actor=actor, now=now)
     return reservation
 
 
@@ -107,6 +107,7 @@ class Settlement:
     refund: PaymentRefund | None = None
 
 
+@transaction.atomic
 def settle_payment(*, reservation_id, payment_reference: str, paid: bool, amount: int | None = None,
                    actor=None, now=None) -> Settlement:
     """One answer of the gateway about one payment of a hold, whichever way it arrived (browser
@@ -119,30 +120,29 @@ def settle_payment(*, reservation_id, payment_reference: str, paid: bool, amount
     price is refused (400 `amount_mismatch`) and nothing is written."""
     now = clock.now_or(now)
     reference = (payment_reference or "")[:100]
-    with transaction.atomic():
-        reservation = _locked(reservation_id)
-        if amount is not None and amount != reservation.price:
-            raise refuse("amount_mismatch")
-        if not paid:
-            if reservation.status == ReservationStatus.HELD:
-                _end_hold(reservation, status=ReservationStatus.FAILED, actor=actor, now=now)
-            if reservation.status == ReservationStatus.CONFIRMED:
-                return Settlement("paid", purchase=reservation.purchase)
-            return Settlement("failed" if reservation.status == ReservationStatus.FAILED else "expired")
-        if not reference:
-            raise refuse("invalid_reference")
+    reservation = _locked(reservation_id)
+    if amount is not None and amount != reservation.price:
+        raise refuse("amount_mismatch")
+    if not paid:
         if reservation.status == ReservationStatus.HELD:
-            return Settlement("paid", purchase=_confirm(reservation, reference=reference, actor=actor, now=now))
+            _end_hold(reservation, status=ReservationStatus.FAILED, actor=actor, now=now)
         if reservation.status == ReservationStatus.CONFIRMED:
-            if reservation.payment_reference == reference:
-                return Settlement("paid", purchase=reservation.purchase)
-            refund = order_refund(reservation=reservation, purchase=None, reference=reference,
-                                  amount=reservation.price, reason=RefundReason.DUPLICATE_PAYMENT, actor=actor,
-                                  now=now)
-            return Settlement("paid", purchase=reservation.purchase, refund=refund)
-        refund = order_refund(reservation=reservation, purchase=None, reference=reference, amount=reservation.price,
-                              reason=RefundReason.LATE_PAYMENT, actor=actor, now=now)
-        return Settlement("expired", refund=refund)
+            return Settlement("paid", purchase=reservation.purchase)
+        return Settlement("failed" if reservation.status == ReservationStatus.FAILED else "expired")
+    if not reference:
+        raise refuse("invalid_reference")
+    if reservation.status == ReservationStatus.HELD:
+        return Settlement("paid", purchase=_confirm(reservation, reference=reference, actor=actor, now=now))
+    if reservation.status == ReservationStatus.CONFIRMED:
+        if reservation.payment_reference == reference:
+            return Settlement("paid", purchase=reservation.purchase)
+        refund = order_refund(reservation=reservation, purchase=None, reference=reference,
+                              amount=reservation.price, reason=RefundReason.DUPLICATE_PAYMENT, actor=actor,
+                              now=now)
+        return Settlement("paid", purchase=reservation.purchase, refund=refund)
+    refund = order_refund(reservation=reservation, purchase=None, reference=reference, amount=reservation.price,
+                          reason=RefundReason.LATE_PAYMENT, actor=actor, now=now)
+    return Settlement("expired", refund=refund)
 
 
 def _confirm(reservation, *, reference, actor, now) -> Purchase:
@@ -194,8 +194,9 @@ def _release_batch(lapsed, *, now):
 
 
 def release_lapsed_reservations(*, now=None, batch: int = 200) -> int:
-    """Release holds whose payment window has passed (the every-minute job). Safe twice: a released
-    hold is no longer `held`. Locks skip rows another worker is handling."""
+    """Release holds whose payment window has passed (the every-minute job), one short transaction
+    per batch so sales are never held up behind the whole sweep. Safe twice: a released hold is no
+    longer `held`. Locks skip rows another worker is handling."""
     now = clock.now_or(now)
     released = 0
     while True:

@@ -98,12 +98,6 @@ def year_total(citizen_id, month: str):
     return total
 
 
-def snapshot_of(tranche) -> rules.TrancheSnapshot:
-    return rules.TrancheSnapshot(medium=tranche.medium, rotation=tranche.rotation, opens_at=tranche.opens_at,
-                                 closes_at=tranche.closes_at, closed_at=tranche.closed_at, sold=tranche.sold,
-                                 quota=tranche.quota)
-
-
 # --- the partner sale -------------------------------------------------------------------------------
 
 def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = None, citizen: Citizen | None = None,
@@ -111,7 +105,8 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
                       buyer_birth_year: int | None = None, idempotency_key: str = "",
                       idempotency: SaleIdempotency | None = None, now=None) -> PurchaseResult:
     """Sell `face_value` of a tranche to one buyer (by identity CI or an existing Citizen). `actor`:
-    the selling ApiClient, the buying web user, or None (seed).
+    the selling ApiClient, the buying web user, or None (seed). Not decorated: on PostgreSQL the
+    sale is one autocommit statement, its own transaction (a savepoint inside a caller's).
 
     Paper: issues whole notes, largest first, serials in the answer. Mobile: credits the buyer's
     wallet with a ledger line. Refusals (first failing, in order): tranche_not_open,
