@@ -172,7 +172,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "jinju_portal.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "jinju_portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "jinju_portal.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "jinju_portal.api.throttling.AnonThrottle",
