@@ -131,7 +131,9 @@ else:
 
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-if CELERY_TASK_ALWAYS_EAGER:
+if CELERY_TASK_ALWAYS_EAGER and not DEBUG:
+    # In development that is the plan (`make run` says so once, when the server is up); a deployment
+    # without a broker runs every task inside a request and no scheduled job at all.
     log.warning("CELERY_BROKER_URL/REDIS_URL not set: Celery tasks run eagerly in-process")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -234,8 +236,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own DEBUG console handler printed every django.* line a second time, unformatted
+        # ("Watching for file changes" twice at each start): no handler of its own, the root's prints it.
+        # (Its other handler, mail_admins, had nothing to do: there are no ADMINS.)
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # a task run inside the request that asked for it: its "succeeded in 0.001s" line is noise
+    # (failures still raise, CELERY_TASK_EAGER_PROPAGATES)
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # Pluggable identity verification (DESIGN.md): the development verifier accepts any CI and says so
 # on screen; it is enabled only in DEBUG or by explicit setting.
