@@ -29,7 +29,7 @@ KEY_REQUIRED = "idempotency_key_required"
 INVALID_KEY = "invalid_idempotency_key"
 KEY_REUSED = "idempotency_key_reused"
 
-_DESCRIPTION = ("1–255 printable characters. The same key with the same body returns the first answer "
+_DESCRIPTION = (f"1–{MAX_KEY_LENGTH} printable characters. The same key with the same body returns the first answer "
                 "(same status and body) and changes nothing; with another body: 422 `idempotency_key_reused`. "
                 "Kept at least 24 hours.")
 
@@ -56,7 +56,7 @@ IDEMPOTENCY_PARAMETER = Idempotency(required=True).parameter
 
 class IdempotencyKeyRequired(InvalidInput):
     def __init__(self):
-        super().__init__(KEY_REQUIRED, "돈이 오가는 요청에는 Idempotency-Key 헤더(1–255자)가 필요합니다. "
+        super().__init__(KEY_REQUIRED, f"돈이 오가는 요청에는 Idempotency-Key 헤더(1–{MAX_KEY_LENGTH}자)가 필요합니다. "
                                        "재시도할 때는 같은 키를 보내 주세요.")
 
 
