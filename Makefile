@@ -16,18 +16,15 @@ $(VENV)/.installed: requirements.txt
 
 venv install: $(VENV)/.installed
 
-# Embedded SQLite database, tasks run in-process: nothing else to start.
+# Embedded SQLite database, tasks run in-process: nothing else to start. Set-up stays quiet unless
+# something fails; once the server listens it prints the addresses, the demo logins and what runs
+# in-process (serve_demo reads them from the settings).
 RUN_ENV := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL
 run: $(VENV)/.installed
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
-	$(RUN_ENV) $(PY) manage.py seed_demo
-	@echo ""
-	@echo "  진주시 경제지원 포털: http://127.0.0.1:8000/"
-	@echo "  API docs:            http://127.0.0.1:8000/api/docs/"
-	@echo "  Admin:               http://127.0.0.1:8000/admin/"
-	@echo "  Demo logins (password jinju-demo-2021): admin (superuser), clerk (city staff), citizen"
-	@echo ""
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Preparing the database and the demo data (migrate, seed_demo) ..."
+	@$(RUN_ENV) $(PY) manage.py migrate --noinput -v 0
+	@$(RUN_ENV) $(PY) manage.py seed_demo -v 0
+	@$(RUN_ENV) $(PY) manage.py serve_demo 127.0.0.1:8000
 
 # The whole suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL)) with real Redis.
 test: $(VENV)/.installed

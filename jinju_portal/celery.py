@@ -73,3 +73,9 @@ def _install_schedule(sender, **kwargs):
     from django.conf import settings
 
     sender.conf.beat_schedule = active_schedule(settings.DISABLED_PERIODIC_TASKS)
+    if sender.conf.task_always_eager and not sender.conf.broker_url:
+        # Tasks run in-process (no broker configured), but Celery still builds a producer to serialise
+        # their arguments: give it the in-memory transport. An empty URL means amqp://localhost, and
+        # kombu warns "No hostname was supplied" on the first task. Django's CELERY_BROKER_URL stays
+        # empty, so /healthz still says Redis is "not configured".
+        sender.conf.broker_url = "memory://localhost/"

@@ -132,7 +132,9 @@ else:
 
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
-if CELERY_TASK_ALWAYS_EAGER:
+if CELERY_TASK_ALWAYS_EAGER and not DEBUG:
+    # In development that is the plan (`make run` says so once, when the server is up); a deployment
+    # without a broker runs every task inside a request and no scheduled job at all.
     log.warning("CELERY_BROKER_URL/REDIS_URL not set: Celery tasks run eagerly in-process")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -173,7 +175,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "jinju_portal.api.pagination.PortalPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "jinju_portal.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "jinju_portal.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "jinju_portal.api.throttling.AnonThrottle",
@@ -235,8 +237,18 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Django's own DEBUG console handler printed every django.* line a second time, unformatted
+        # ("Watching for file changes" twice at each start): no handler of its own, the root's prints it.
+        # (Its other handler, mail_admins, had nothing to do: there are no ADMINS.)
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }
+if CELERY_TASK_ALWAYS_EAGER:
+    # a task run inside the request that asked for it: its "succeeded in 0.001s" line is noise
+    # (failures still raise, CELERY_TASK_EAGER_PROPAGATES)
+    LOGGING["loggers"]["celery.app.trace"] = {"level": "WARNING"}
 
 # Pluggable identity verification (DESIGN.md): the development verifier accepts any CI and says so
 # on screen; it is enabled only in DEBUG or by explicit setting.

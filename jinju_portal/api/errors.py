@@ -121,7 +121,11 @@ def exception_handler(exc, context):
         if isinstance(exc.detail, exceptions.ErrorDetail) and exc.detail.code:
             code = exc.detail.code
     detail = exc.detail if isinstance(exc.detail, str) else VALIDATION_DETAIL
-    if isinstance(exc, exceptions.Throttled):
+    if isinstance(exc, exceptions.ParseError):
+        # DRF's own says "JSON parse error - Expecting value: line 1 column 1 (char 0)", in English
+        # whatever the language: the contract's detail is Korean. Our subclasses (parsers.py) say why.
+        detail = _KOREAN["malformed_request"] if type(exc) is exceptions.ParseError else str(exc.detail)
+    elif isinstance(exc, exceptions.Throttled):
         detail = f"요청이 너무 많습니다. {exc.wait and int(exc.wait + 0.999) or 1}초 뒤에 다시 시도해 주세요."
     elif code in _KOREAN and isinstance(exc.detail, exceptions.ErrorDetail) and exc.detail == exc.default_detail:
         detail = _KOREAN[code]

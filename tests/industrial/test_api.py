@@ -123,8 +123,8 @@ def test_missing_fields_are_all_reported(api):
 @pytest.mark.parametrize("path", [SUPPORT, LOOKUP, "EVENT"])
 @pytest.mark.parametrize("raw,content_type,status,code", [
     ('{"title": ', "application/json", 400, "malformed_request"),
-    ("[1, 2, 3]", "application/json", 400, "invalid"),
-    ('"just a string"', "application/json", 400, "invalid"),
+    ("[1, 2, 3]", "application/json", 400, "malformed_request"),
+    ('"just a string"', "application/json", 400, "malformed_request"),
     (b"\xff\xfe\x00garbage", "application/json", 400, "malformed_request"),
     ("title=hi&description=there", "application/x-www-form-urlencoded", 415, "unsupported_media_type"),
     ("<xml/>", "application/xml", 415, "unsupported_media_type"),

@@ -30,6 +30,17 @@ class CreateGroup(APIView):
         return Response({"id": group.pk, "name": group.name}, status=201)
 
 
+class RenameGroup(APIView):
+    """Idempotent by nature (like a cancel): the key is optional, and still replays when sent."""
+
+    permission_classes = [HasRole("sales_agent", "staff")]
+
+    @idempotent(required=False)
+    def post(self, request, pk):
+        Group.objects.filter(pk=pk).update(name="renamed")
+        return Response({"id": pk, "name": "renamed"})
+
+
 class StaffOnly(APIView):
     permission_classes = [HasRole("staff")]
 
@@ -49,6 +60,7 @@ class Crash(APIView):
 
 urlpatterns = [
     path("api/v1/test/groups/", CreateGroup.as_view()),
+    path("api/v1/test/groups/<int:pk>/rename/", RenameGroup.as_view()),
     path("api/v1/test/staff/", StaffOnly.as_view()),
     path("api/v1/test/crash/", Crash.as_view()),
     path("api/v1/test/ping/", Ping.as_view()),

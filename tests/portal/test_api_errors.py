@@ -1,11 +1,14 @@
 """Every error DRF or Django raises under /api/ answers {"code", "detail", "fields"?} — never HTML."""
 import json
+import re
 
 import pytest
 from django.contrib.auth.models import Group
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.portal.plumbing_urls")]
 URL = "/api/v1/test/groups/"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+KEYED = {"HTTP_IDEMPOTENCY_KEY": "errors-1"}  # the test view moves "money" (@idempotent): a key is required
 
 
 def assert_error(response, status, code):
@@ -51,16 +54,24 @@ def test_wrong_method_is_405(make_client):
 
 def test_validation_error_is_400_with_fields(make_client):
     _, http = make_client("staff")
-    body = assert_error(http.post(URL, {"name": "", "size": "many"}, format="json"), 400, "invalid")
+    body = assert_error(http.post(URL, {"name": "", "size": "many"}, format="json", **KEYED), 400, "invalid")
     assert set(body["fields"]) == {"name", "size"}
     assert all(isinstance(m, str) for msgs in body["fields"].values() for m in msgs)
 
 
-@pytest.mark.parametrize("payload", [b"{", b'{"name": "a", "size": 1', b"\xff\xfe{}", b"[1,2", b"nul\x00l"])
-def test_malformed_or_non_utf8_json_is_400(make_client, payload):
+@pytest.mark.parametrize("payload", [
+    b"{", b'{"name": "a", "size": 1', b"\xff\xfe{}", b"[1,2", b"nul\x00l", b"   ", b'{"name": "a"} trailing',
+    b'\xef\xbb\xbf{"name": "a", "size": 1}', b'{"name": "\xed\xa0\x80", "size": 1}',  # BOM; CESU surrogate bytes
+    b'{"name": "\\udc00", "size": 1}', b'{"name": "a", "size": NaN}',  # escaped lone surrogate; NaN
+    b'{"size": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",  # deeper than Python's parser recurses
+    b'[{"name": "a", "size": 1}]', b'"name"', b"1", b"null", b"true",
+])
+def test_malformed_non_utf8_or_non_object_json_is_400_in_korean_and_writes_nothing(make_client, payload):
     _, http = make_client("staff")
-    response = http.generic("POST", URL, payload, content_type="application/json")
-    assert_error(response, 400, "malformed_request")
+    response = http.generic("POST", URL, payload, content_type="application/json", **KEYED)
+    body = assert_error(response, 400, "malformed_request")
+    assert set(body) == {"code", "detail"}
+    assert HANGUL.search(body["detail"]) and "JSON" in body["detail"] and "parse error" not in body["detail"]
     assert Group.objects.count() == 0
 
 
@@ -72,20 +83,20 @@ def test_malformed_or_non_utf8_json_is_400(make_client, payload):
 ])
 def test_form_xml_and_other_bodies_are_415(make_client, content_type, payload):
     _, http = make_client("staff")
-    assert_error(http.generic("POST", URL, payload, content_type=content_type), 415, "unsupported_media_type")
+    assert_error(http.generic("POST", URL, payload, content_type=content_type, **KEYED), 415, "unsupported_media_type")
     assert Group.objects.count() == 0
 
 
 def test_multi_megabyte_body_is_413_and_writes_nothing(make_client):
     _, http = make_client("staff")
     payload = json.dumps({"name": "a" * (3 * 1024 * 1024), "size": 1})
-    assert_error(http.generic("POST", URL, payload, content_type="application/json"), 413, "request_too_large")
+    assert_error(http.generic("POST", URL, payload, content_type="application/json", **KEYED), 413, "request_too_large")
     assert Group.objects.count() == 0
 
 
 def test_business_refusal_is_409_with_its_code(make_client):
     _, http = make_client("staff")
-    assert_error(http.post(URL, {"name": "refuse", "size": 1}, format="json"), 409, "refused_on_purpose")
+    assert_error(http.post(URL, {"name": "refuse", "size": 1}, format="json", **KEYED), 409, "refused_on_purpose")
 
 
 def test_client_over_its_rate_gets_429_with_retry_after(make_client):

@@ -1,4 +1,5 @@
-"""Idempotency-Key: same key and body → the first answer; other body → 422; races make one write."""
+"""Idempotency-Key: required; same key and body → the first answer; other body → 422; races make one write."""
+import re
 import threading
 
 import pytest
@@ -10,6 +11,54 @@ from jinju_portal.models import IdempotencyRecord
 
 URL = "/api/v1/test/groups/"
 pytestmark = pytest.mark.urls("tests.portal.plumbing_urls")
+
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.mark.django_db
+def test_money_moving_post_without_a_key_is_400_and_writes_nothing(make_client):
+    _, http = make_client("staff")
+    response = http.post(URL, {"name": "a", "size": 1}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert set(body) == {"code", "detail"} and body["code"] == "idempotency_key_required"
+    assert HANGUL.search(body["detail"])
+    assert Group.objects.count() == 0 and IdempotencyRecord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_missing_key_is_named_before_the_body_is_read(make_client):
+    # a retry without a key is refused whatever it carries: the partner learns the one thing to fix
+    _, http = make_client("staff")
+    response = http.generic("POST", URL, b"{not json", content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (400, "idempotency_key_required")
+
+
+@pytest.mark.django_db
+def test_key_is_optional_where_the_view_declares_it_so_and_still_replays(make_client):
+    _, http = make_client("staff")
+    group = Group.objects.create(name="before")
+    url = f"/api/v1/test/groups/{group.pk}/rename/"
+    assert http.post(url).status_code == 200
+    first = http.post(url, HTTP_IDEMPOTENCY_KEY="rename-1")
+    again = http.post(url, HTTP_IDEMPOTENCY_KEY="rename-1")
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    assert http.post(url, HTTP_IDEMPOTENCY_KEY="").json()["code"] == "invalid_idempotency_key"
+
+
+def test_the_requirement_is_declared_on_the_decorated_view():
+    from jinju_portal.api.idempotency import idempotent
+    from tests.portal.plumbing_urls import CreateGroup, RenameGroup
+
+    assert CreateGroup.post.idempotency.required is True  # the default: every new money POST
+    assert RenameGroup.post.idempotency.required is False
+
+    @idempotent
+    def bare(self, request):
+        """Both spellings, @idempotent and @idempotent(), declare the same."""
+
+    assert bare.idempotency.required is True and bare.__doc__.startswith("Both spellings")
 
 
 @pytest.mark.django_db
@@ -113,3 +162,20 @@ def test_purge_removes_only_old_records():
     assert purge_idempotency_keys() == 1
     assert not IdempotencyRecord.objects.filter(pk=old.pk).exists()
     assert IdempotencyRecord.objects.filter(pk=fresh.pk).exists()  # kept at least 24 hours
+
+
+def test_the_schema_documents_what_the_decorator_declares_without_the_view_saying_it():
+    # the plumbing views carry no @extend_schema: a new money-moving endpoint is documented by default
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator(urlconf="tests.portal.plumbing_urls").get_schema(request=None, public=True)
+    create = schema["paths"]["/api/v1/test/groups/"]["post"]
+    header = next(p for p in create["parameters"] if p["name"] == "Idempotency-Key")
+    assert (header["in"], header["required"]) == ("header", True)
+    assert "idempotency_key_required" in create["responses"]["400"]["description"]
+    assert "invalid_idempotency_key" in create["responses"]["400"]["description"]
+    assert "idempotency_key_reused" in create["responses"]["422"]["description"]
+    rename = schema["paths"]["/api/v1/test/groups/{id}/rename/"]["post"]
+    header = next(p for p in rename["parameters"] if p["name"] == "Idempotency-Key")
+    assert header.get("required", False) is False
+    assert "idempotency_key_required" not in rename["responses"]["400"]["description"]

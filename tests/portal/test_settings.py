@@ -47,10 +47,15 @@ def test_defaults_are_the_embedded_development_setup():
     s, log = probe()
     assert s["engine"] == "django.db.backends.sqlite3" and s["name"].endswith("db.sqlite3")
     assert s["debug"] is True and s["eager"] is True and s["broker"] == ""
-    assert "tasks run eagerly" in log
+    assert "eagerly" not in log  # the plan in development: `make run` says so once, when the server is up
     assert s["cache"].endswith("LocMemCache")
     assert s["tz"] == "Asia/Seoul" and s["lang"] == "ko" and s["langs"] == ["ko", "en"]
     assert s["conn_max_age"] == 300
+
+
+def test_a_deployment_without_a_broker_is_warned_that_tasks_run_in_process():
+    _, log = probe(**PROD)
+    assert "tasks run eagerly in-process" in log
 
 
 def test_database_url_selects_postgresql():

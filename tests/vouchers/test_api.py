@@ -1,5 +1,7 @@
 """The partner API exactly as API.md "Vouchers": shapes, roles, refusals, hostile input."""
 import datetime as dt
+import re
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -10,6 +12,7 @@ from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
 from vouchers.models import Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, Wallet, WalletEntry
 
 pytestmark = pytest.mark.django_db
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
 BASE = "/api/v1/vouchers"
 PURCHASE_KEYS = {"id", "tranche", "medium", "face_value", "price", "status", "created_at", "month",
                  "buyer_month_purchased", "buyer_month_remaining", "serials"}
@@ -37,6 +40,8 @@ def written():
 
 
 def post_purchase(http, body, **kw):
+    """A sale as a bank sends it: with an Idempotency-Key (a fresh one unless the test names its own)."""
+    kw.setdefault("headers", {HEADER: f"test-{uuid.uuid4()}"})
     return http.post(f"{BASE}/purchases/", body, format="json", **kw)
 
 
@@ -149,8 +154,9 @@ def test_buyer_usage_by_post_only(agent, mobile):
     assert (answer["limit"], answer["purchased"], answer["remaining"]) == (300_000, 120_000, 180_000)
     past = http.post(f"{BASE}/buyers/usage/", {"buyer_ci": "CI-USAGE", "month": "2021-01"}, format="json").json()
     assert past == {"month": "2021-01", "limit": 300_000, "purchased": 0, "remaining": 300_000}
-    assert http.post(f"{BASE}/buyers/usage/", {"buyer_ci": "CI-USAGE", "month": "2021-13"},
-                     format="json").status_code == 400
+    bad_month = http.post(f"{BASE}/buyers/usage/", {"buyer_ci": "CI-USAGE", "month": "2021-13"}, format="json")
+    assert (bad_month.status_code, bad_month.json()["code"], list(bad_month.json()["fields"])) == (
+        400, "invalid", ["month"])
     assert http.post(f"{BASE}/buyers/usage/", {"buyer_ci": ""}, format="json").json()["code"] == "invalid_buyer"
     assert http.get(f"{BASE}/buyers/usage/").status_code == 405
 
@@ -233,8 +239,16 @@ def test_rotation_tranche_without_birth_year_is_invalid_buyer_over_http(agent):
     ("non-utf8", b'{"buyer_ci": "\xff\xfe\xfa", "tranche": 1, "face_value": 1000}', "application/json", 400,
      "malformed_request"),
     ("NaN", b'{"tranche": 1, "buyer_ci": "x", "face_value": NaN}', "application/json", 400, "malformed_request"),
-    ("json array", b"[1, 2, 3]", "application/json", 400, "invalid"),
-    ("json string", b'"hello"', "application/json", 400, "invalid"),
+    ("json array", b"[1, 2, 3]", "application/json", 400, "malformed_request"),
+    ("json string", b'"hello"', "application/json", 400, "malformed_request"),
+    ("json null", b"null", "application/json", 400, "malformed_request"),
+    ("json number", b"10000", "application/json", 400, "malformed_request"),
+    ("truncated utf-8", '{"buyer_ci": "홍'.encode()[:-1], "application/json", 400, "malformed_request"),
+    ("byte order mark", b'\xef\xbb\xbf{"tranche": 1}', "application/json", 400, "malformed_request"),
+    ("nested too deep", b'{"buyer_ci": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "application/json", 400,
+     "malformed_request"),
+    ("lone surrogate", b'{"tranche": 1, "buyer_ci": "CI-\\ud800", "face_value": 10000}', "application/json", 400,
+     "malformed_request"),
     ("form", b"tranche=1&buyer_ci=x&face_value=10000", "application/x-www-form-urlencoded", 415,
      "unsupported_media_type"),
     ("multipart", b"--b\r\nContent-Disposition: form-data; name=\"tranche\"\r\n\r\n1\r\n--b--\r\n",
@@ -250,11 +264,62 @@ def test_hostile_request_bodies_are_4xx_and_write_nothing(agent, mobile, label, 
                             headers={HEADER: f"raw-{label}"})
     assert response.status_code == status, response.content
     assert response.json()["code"] == code
+    assert HANGUL.search(response.json()["detail"]) and "JSON parse error" not in response.json()["detail"]
     assert written() == before
 
 
+def test_an_escaped_surrogate_pair_is_text_and_sells(agent, mobile):
+    # "\ud55c" style escapes are how many JSON encoders send Korean; a pair (here an emoji) is one character
+    _client, http = agent
+    payload = b'{"tranche": %d, "buyer_ci": "CI-\\ud55c\\uae00-\\ud83d\\ude00", "face_value": 10000}' % mobile.pk
+    response = http.generic("POST", f"{BASE}/purchases/", payload, content_type="application/json",
+                            headers={HEADER: "escaped-1"})
+    assert response.status_code == 201, response.content
+
+
+@pytest.fixture(params=["sql", "orm"])
+def sale_path(request, settings):
+    """The keyed sale settles its key inside the one statement (PostgreSQL) or through the shared decorator."""
+    settings.VOUCHERS_FAST_SQL = request.param == "sql"
+    return request.param
+
+
+def test_sale_without_idempotency_key_is_400_and_writes_nothing(agent, mobile, paper, sale_path):
+    # a bank that retries a sale without a key would sell twice (API.md Conventions)
+    _client, http = agent
+    before = written()
+    for tranche in (mobile, paper):
+        response = http.post(f"{BASE}/purchases/", {"tranche": tranche.pk, "buyer_ci": "CI-NOKEY",
+                                                    "face_value": 10_000}, format="json")
+        assert response.status_code == 400
+        body = response.json()
+        assert set(body) == {"code", "detail"} and body["code"] == "idempotency_key_required"
+        assert HANGUL.search(body["detail"]) and "Idempotency-Key" in body["detail"]
+    assert written() == before
+
+
+def test_sale_with_a_key_sells_once_on_either_path(agent, mobile, sale_path):
+    _client, http = agent
+    body = {"tranche": mobile.pk, "buyer_ci": "CI-WITHKEY", "face_value": 10_000}
+    first = post_purchase(http, body, headers={HEADER: "with-key-1"})
+    again = post_purchase(http, body, headers={HEADER: "with-key-1"})
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert Purchase.objects.count() == 1 and Tranche.objects.get(pk=mobile.pk).sold == 10_000
+
+
+def test_cancel_needs_no_key_it_is_idempotent_by_nature(agent, mobile):
+    _client, http = agent
+    sold = post_purchase(http, {"tranche": mobile.pk, "buyer_ci": "CI-CANCEL", "face_value": 10_000}).json()
+    first = http.post(f"{BASE}/purchases/{sold['id']}/cancel/")
+    again = http.post(f"{BASE}/purchases/{sold['id']}/cancel/")
+    assert first.status_code == again.status_code == 200
+    assert first.json()["status"] == again.json()["status"] == "cancelled"
+    assert Tranche.objects.get(pk=mobile.pk).sold == 0
+
+
 @pytest.mark.parametrize("key", ["k" * 256, "bad\x00key", "tab\tkey", ""])
-def test_bad_idempotency_key_is_400_and_writes_nothing(agent, mobile, key):
+def test_bad_idempotency_key_is_400_and_writes_nothing(agent, mobile, key, sale_path):
     _client, http = agent
     before = written()
     response = post_purchase(http, {"tranche": mobile.pk, "buyer_ci": "CI-K", "face_value": 10_000},
@@ -279,6 +344,12 @@ def test_idempotency_key_replays_and_refuses_another_body(agent, mobile):
     assert ok.status_code == 201
 
 
+def _codes(response) -> set:
+    """"Error codes: a, b (note)" -> {"a", "b"}"""
+    listed = response["description"].removeprefix("Error codes: ")
+    return {c.strip().split(" ")[0] for c in listed.split(",")}
+
+
 def test_openapi_documents_every_voucher_status_code(api):
     schema = api.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
@@ -292,7 +363,16 @@ def test_openapi_documents_every_voucher_status_code(api):
     assert "monthly_limit_exceeded" in purchase["409"]["description"]
     cancel = paths["/api/v1/vouchers/purchases/{id}/cancel/"]["post"]["responses"]
     assert {"200", "404", "409", "422"} <= set(cancel)
-    assert "Idempotency-Key" in {p["name"] for p in paths["/api/v1/vouchers/purchases/"]["post"]["parameters"]}
+    sale_key = next(p for p in paths["/api/v1/vouchers/purchases/"]["post"]["parameters"]
+                    if p["name"] == "Idempotency-Key")
+    assert (sale_key["in"], sale_key["required"]) == ("header", True)
+    assert {"idempotency_key_required", "invalid_idempotency_key", "invalid_face_value"} <= _codes(purchase["400"])
+    assert "idempotency_key_reused" in _codes(purchase["422"])
+    cancel_key = next(p for p in paths["/api/v1/vouchers/purchases/{id}/cancel/"]["post"]["parameters"]
+                      if p["name"] == "Idempotency-Key")
+    assert cancel_key.get("required", False) is False  # a cancel is idempotent by nature
+    assert "invalid_idempotency_key" in _codes(cancel["400"])
+    assert "idempotency_key_required" not in _codes(cancel["400"])
     for path in ("/api/v1/vouchers/plans/", "/api/v1/vouchers/tranches/", "/api/v1/vouchers/tranches/{id}/",
                  "/api/v1/vouchers/purchases/{id}/", "/api/v1/vouchers/buyers/usage/"):
         assert path in paths

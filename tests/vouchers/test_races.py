@@ -1,19 +1,25 @@
 """Real concurrent transactions (threads, own connections, a barrier) against invariants 1–3."""
+import datetime as dt
 import itertools
 import random
 import threading
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
 
 from jinju_portal.api.idempotency import HEADER
 from jinju_portal.identity import hash_identity
+from tests.races import outcomes
 from tests.vouchers.conftest import assert_invariants, race
-from tests.vouchers.factories import TrancheFactory, staff_actor
-from vouchers import services
+from tests.vouchers.factories import CitizenFactory, LimitPolicyFactory, TrancheFactory, staff_actor
+from vouchers import months, services
 from vouchers.models import Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, WalletEntry
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+KST = ZoneInfo("Asia/Seoul")
 
 
 def _buy(tranche_id, ci, face_value, channel="zeropay_app"):
@@ -234,4 +240,47 @@ def test_a_keyed_sale_over_http_is_one_statement_and_replays_after_sell_out(make
                        headers={HEADER: "keyed-1"})
     assert (reused.status_code, reused.json()["code"]) == (422, "idempotency_key_reused")
     assert Purchase.objects.count() == 3 and Tranche.objects.get().sold == 70_000
+    assert_invariants()
+
+
+@pytest.fixture(params=["sql", "orm"])
+def sale_path(request, settings):
+    """The one-statement sale (PostgreSQL) or its ORM twin (row lock, re-check, move): both must hold."""
+    settings.VOUCHERS_FAST_SQL = request.param == "sql"
+    return request.param
+
+
+def test_one_buyer_12_parallel_purchases_on_the_orm_path_meet_the_monthly_limit(settings):
+    # the ORM twin re-checks the limit after locking the usage row; without that re-check every
+    # thread passes the first (unlocked) check and the CHECK constraint answers 500s instead
+    settings.VOUCHERS_FAST_SQL = False
+    tranche = TrancheFactory(quota=100_000_000)
+    CitizenFactory(ci="CI-ORM-GREEDY")  # a known buyer: the race is on the usage row, not on the citizen
+    results = race(_buy, [(tranche.pk, "CI-ORM-GREEDY", 100_000)] * 12)
+    assert sorted(outcomes(results)) == ["monthly_limit_exceeded"] * 9 + ["ok"] * 3, results
+    tranche.refresh_from_db()
+    assert tranche.sold == 300_000 == MonthlyUsage.objects.get().purchased
+    assert Purchase.objects.count() == 3
+    assert_invariants()
+
+
+def test_yearly_cap_holds_under_race_on_both_paths(sale_path):
+    # 100,000 bought earlier this year + 12 parallel sales of 50,000 against a 250,000 yearly cap (the
+    # monthly limit, 300,000, would admit six): exactly three sell. The cap has no CHECK constraint,
+    # so only the locked re-check keeps it.
+    LimitPolicyFactory(effective_from=dt.date(2000, 1, 1), monthly_limit=300_000, yearly_limit=250_000)
+    now = timezone.now()
+    month = months.month_of(now)
+    earlier = dt.datetime(int(month[:4]), 1 if month[5:] != "01" else 2, 15, 12, tzinfo=KST)
+    tranche = TrancheFactory(quota=100_000_000, opens_at=earlier - dt.timedelta(days=1),
+                             closes_at=max(now, earlier) + dt.timedelta(days=30))
+    CitizenFactory(ci="CI-YEARLY")
+    services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-YEARLY", face_value=100_000,
+                               channel="zeropay_app", now=earlier)
+    results = race(_buy, [(tranche.pk, "CI-YEARLY", 50_000)] * 12)
+    assert sorted(outcomes(results)) == ["ok"] * 3 + ["yearly_limit_exceeded"] * 9, results
+    year_total = MonthlyUsage.objects.filter(month__startswith=month[:4]).aggregate(s=Sum("purchased"))["s"]
+    assert year_total == 250_000
+    tranche.refresh_from_db()
+    assert tranche.sold == 250_000 == sum(Purchase.objects.values_list("face_value", flat=True))
     assert_invariants()

@@ -95,8 +95,11 @@ def test_the_refund_is_written_in_the_cancel_transaction_and_enqueued_only_after
 @pytest.mark.django_db
 def test_a_refused_cancel_orders_no_refund(gateway, django_capture_on_commit_callbacks):
     purchase, user = paid_web_purchase()
-    with pytest.raises(services.RuleViolation):
+    with pytest.raises(services.RuleViolation) as exc:
         services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=timezone.now() + dt.timedelta(days=8))
+    assert exc.value.code == "cancel_window_closed"  # refused for the reason under test, not any other
+    purchase.refresh_from_db()
+    assert purchase.status == "completed"
     assert not PaymentRefund.objects.exists()
 
 

@@ -1,5 +1,6 @@
 """Web purchase: reserve → pay → confirm, failure, lapse and release; invariants hold throughout."""
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,19 @@ def test_reserve_holds_quota_and_usage_then_confirm_credits_the_wallet(path):
     tranche.refresh_from_db()
     assert tranche.sold == 200_000  # not claimed twice
     assert Wallet.objects.get().balance == 200_000
+    assert_invariants()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("face_value,price", [(5_000, 4_833), (7_000, 6_766), (1_000, 966)])
+def test_reservation_price_is_floored_with_a_fractional_discount(path, face_value, price):
+    # floor(face × (1 − 0.0333)), API.md: 4,833.5 → 4,833 and 6,766.9 → 6,766, never rounded up
+    tranche = TrancheFactory(quota=1_000_000, discount_rate=Decimal("0.0333"))
+    reservation = services.reserve_purchase(tranche_id=tranche.pk, citizen=CitizenFactory(), face_value=face_value)
+    assert reservation.price == price
+    assert Reservation.objects.get(pk=reservation.pk).price == price
+    purchase = services.confirm_reservation(reservation_id=reservation.pk)
+    assert (purchase.face_value, purchase.price) == (face_value, price)
     assert_invariants()
 
 
