@@ -3,20 +3,11 @@ paper-note statuses (DESIGN.md invariants 3 and 4). PostgreSQL only; other engin
 of `make run`) rely on the model guards."""
 from django.db import migrations
 
-FORWARD = """
-CREATE OR REPLACE FUNCTION vouchers_walletentry_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'vouchers_walletentry is append-only (% refused)', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
+from jinju_portal.migration_sql import append_only, postgres_only
 
-CREATE TRIGGER vouchers_walletentry_no_update_delete
-    BEFORE UPDATE OR DELETE ON vouchers_walletentry
-    FOR EACH ROW EXECUTE FUNCTION vouchers_walletentry_append_only();
+LEDGER_FORWARD, LEDGER_BACKWARD = append_only("vouchers_walletentry")
 
--- No TRUNCATE trigger: test databases are flushed with TRUNCATE between transactional tests.
-
+FORWARD = LEDGER_FORWARD + """
 CREATE OR REPLACE FUNCTION vouchers_papernote_forward_only() RETURNS trigger AS $$
 BEGIN
     IF NEW.status <> OLD.status AND OLD.status <> 'issued' THEN
@@ -38,21 +29,9 @@ CREATE TRIGGER vouchers_papernote_status_forward
 BACKWARD = """
 DROP TRIGGER IF EXISTS vouchers_papernote_status_forward ON vouchers_papernote;
 DROP FUNCTION IF EXISTS vouchers_papernote_forward_only();
-DROP TRIGGER IF EXISTS vouchers_walletentry_no_update_delete ON vouchers_walletentry;
-DROP FUNCTION IF EXISTS vouchers_walletentry_append_only();
-"""
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
+""" + LEDGER_BACKWARD
 
 
 class Migration(migrations.Migration):
     dependencies = [("vouchers", "0001_initial")]
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [postgres_only(FORWARD, BACKWARD)]

@@ -5,33 +5,10 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from jinju_portal.migration_sql import append_only, postgres_only
+
 # The trail is append-only, like the wallet ledger (0002): no UPDATE or DELETE reaches a row.
-FORWARD = """
-CREATE OR REPLACE FUNCTION vouchers_voucherevent_append_only() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'vouchers_voucherevent is append-only (% refused)', TG_OP
-        USING ERRCODE = 'restrict_violation';
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE TRIGGER vouchers_voucherevent_no_update_delete
-    BEFORE UPDATE OR DELETE ON vouchers_voucherevent
-    FOR EACH ROW EXECUTE FUNCTION vouchers_voucherevent_append_only();
-"""
-BACKWARD = """
-DROP TRIGGER IF EXISTS vouchers_voucherevent_no_update_delete ON vouchers_voucherevent;
-DROP FUNCTION IF EXISTS vouchers_voucherevent_append_only();
-"""
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORWARD, params=None)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(BACKWARD, params=None)
+FORWARD, BACKWARD = append_only("vouchers_voucherevent")
 
 
 class Migration(migrations.Migration):
@@ -69,5 +46,5 @@ class Migration(migrations.Migration):
                 'ordering': ['-at', '-id'],
             },
         ),
-        migrations.RunPython(forward, backward),
+        postgres_only(FORWARD, BACKWARD),
     ]

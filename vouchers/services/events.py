@@ -36,3 +36,13 @@ def record(kind, *, actor=None, now, before=None, after=None, note="", **targets
 
 def fields_of(obj, names) -> dict:
     return {name: getattr(obj, name) for name in names}
+
+
+def apply_changes(obj, changed: dict, kind, *, actor, now, **targets):
+    """Write exactly the `changed` fields of a locked row (never a full save, which would write back
+    stale counters) and record the change with its before and after."""
+    before = fields_of(obj, changed)
+    for name, value in changed.items():
+        setattr(obj, name, value)
+    obj.save(update_fields=list(changed))
+    return record(kind, actor=actor, now=now, before=before, after=fields_of(obj, changed), **targets)

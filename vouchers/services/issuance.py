@@ -84,13 +84,8 @@ def update_tranche(*, tranche_id, changes: dict, actor=None, now=None) -> Tranch
     if on_sale and "closes_at" in changed and closes_at <= now:
         raise refuse("invalid_period", {"closes_at": ["판매 중인 회차의 종료를 지난 시각으로 정할 수 없습니다. "
                                                       "조기 마감을 쓰세요."]})
-    before = events.fields_of(tranche, changed)
-    for name, value in changed.items():
-        setattr(tranche, name, value)
-    # Never a full save: it would write back a stale `sold` and undo concurrent sales (invariant 1).
-    tranche.save(update_fields=list(changed))
-    events.record(EventKind.TRANCHE_CHANGED, actor=actor, now=now, tranche=tranche, before=before,
-                  after=events.fields_of(tranche, changed))
+    # only the changed fields: a full save would write back a stale `sold` (invariant 1)
+    events.apply_changes(tranche, changed, EventKind.TRANCHE_CHANGED, actor=actor, now=now, tranche=tranche)
     return tranche
 
 
@@ -185,12 +180,7 @@ def update_plan(*, plan_id, changes: dict, actor=None, now=None) -> IssuancePlan
     changed = {k: v for k, v in changed.items() if getattr(plan, k) != v}
     if not changed:
         return plan
-    before = events.fields_of(plan, changed)
-    for name, value in changed.items():
-        setattr(plan, name, value)
-    plan.save(update_fields=list(changed))
-    events.record(EventKind.PLAN_CHANGED, actor=actor, now=now, plan=plan, before=before,
-                  after=events.fields_of(plan, changed))
+    events.apply_changes(plan, changed, EventKind.PLAN_CHANGED, actor=actor, now=now, plan=plan)
     return plan
 
 

@@ -68,12 +68,7 @@ def update_limit_policy(*, policy_id, changes: dict, actor=None, now=None) -> Li
     if ("effective_from" in changed
             and LimitPolicy.objects.filter(effective_from=changed["effective_from"]).exclude(pk=policy.pk).exists()):
         raise refuse("invalid_policy", {"effective_from": ["이 날짜에 시작하는 정책이 이미 있습니다."]})
-    before = events.fields_of(policy, changed)
-    for name, value in changed.items():
-        setattr(policy, name, value)
-    policy.save(update_fields=list(changed))
-    events.record(EventKind.POLICY_CHANGED, actor=actor, now=now, policy=policy, before=before,
-                  after=events.fields_of(policy, changed))
+    events.apply_changes(policy, changed, EventKind.POLICY_CHANGED, actor=actor, now=now, policy=policy)
     return policy
 
 

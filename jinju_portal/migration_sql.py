@@ -1,0 +1,37 @@
+"""Raw SQL in migrations that only PostgreSQL runs (triggers the ORM cannot express); other engines
+(the SQLite file of `make run`) rely on the model guards."""
+from django.db import migrations
+
+
+def postgres_only(forward: str, backward: str) -> migrations.RunPython:
+    """A migration operation running `forward` (and `backward` when unapplied) on PostgreSQL only."""
+
+    def run(sql):
+        def apply(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                schema_editor.execute(sql, params=None)
+        return apply
+
+    return migrations.RunPython(run(forward), run(backward))
+
+
+def append_only(table: str) -> tuple[str, str]:
+    """(forward, backward) SQL of a trigger refusing every UPDATE and DELETE on `table`. No TRUNCATE
+    trigger: test databases are flushed with TRUNCATE between transactional tests."""
+    forward = f"""
+CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{table} is append-only (% refused)', TG_OP
+        USING ERRCODE = 'restrict_violation';
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER {table}_no_update_delete
+    BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_append_only();
+"""
+    backward = f"""
+DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};
+DROP FUNCTION IF EXISTS {table}_append_only();
+"""
+    return forward, backward
