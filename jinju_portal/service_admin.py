@@ -1,5 +1,7 @@
 """Admin forms whose saving IS a service call, shared by every app's admin: a refusal comes back as
 a form error (never a 500, never a half-done change), and the service records who did it."""
+import datetime as dt
+
 from django import forms
 from django.contrib import admin
 from django.db import transaction
@@ -19,8 +21,26 @@ class ServiceForm(forms.ModelForm):
         raise NotImplementedError
 
     def changed(self, names) -> dict:
-        """The edited fields among `names`, with their cleaned values (what an update service takes)."""
+        """The edited fields among `names`, with their cleaned values."""
         return {name: self.cleaned_data[name] for name in self.changed_data if name in names}
+
+    def values(self, names) -> dict:
+        """The fields among `names` that this save changes: those edited on the form, and those whose
+        value differs from the row as it is in the database now. The second part matters for
+        django-simple-history's "revert" form, whose initial values are the old version's: without
+        it a revert would change nothing. Times are compared to the second, as the form shows them."""
+        model = type(self.instance)
+        current = model._default_manager.filter(pk=self.instance.pk).first() if self.instance.pk else None
+        out = {}
+        for name in names:
+            if name not in self.cleaned_data:
+                continue
+            new = self.cleaned_data[name]
+            if name in self.changed_data:
+                out[name] = new
+            elif current is not None and _to_the_second(getattr(current, name)) != _to_the_second(new):
+                out[name] = new
+        return out
 
     def _post_clean(self):
         super()._post_clean()
@@ -52,3 +72,7 @@ class ServiceFormAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         pass  # the service already wrote it in ServiceForm._post_clean
+
+
+def _to_the_second(value):
+    return value.replace(microsecond=0) if isinstance(value, dt.datetime) else value

@@ -74,7 +74,7 @@ class IssuancePlanForm(ServiceForm):
     def run_service(self, data):
         if self.instance.pk is None:
             return services.create_plan(**{k: data[k] for k in self.Meta.fields}, actor=self.user)
-        return services.update_plan(plan_id=self.instance.pk, changes=self.changed(services.PLAN_EDITABLE),
+        return services.update_plan(plan_id=self.instance.pk, changes=self.values(services.PLAN_EDITABLE),
                                     actor=self.user)
 
 
@@ -181,7 +181,7 @@ class TrancheChangeForm(ServiceForm):
         fields = services.TRANCHE_EDITABLE
 
     def run_service(self, data):
-        return services.update_tranche(tranche_id=self.instance.pk, changes=self.changed(services.TRANCHE_EDITABLE),
+        return services.update_tranche(tranche_id=self.instance.pk, changes=self.values(services.TRANCHE_EDITABLE),
                                        actor=self.user)
 
 
@@ -278,7 +278,7 @@ class LimitPolicyForm(ServiceForm):
     def run_service(self, data):
         if self.instance.pk is None:
             return services.create_limit_policy(**{k: data[k] for k in self.Meta.fields}, actor=self.user)
-        return services.update_limit_policy(policy_id=self.instance.pk, changes=self.changed(services.POLICY_FIELDS),
+        return services.update_limit_policy(policy_id=self.instance.pk, changes=self.values(services.POLICY_FIELDS),
                                             actor=self.user)
 
 

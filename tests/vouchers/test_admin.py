@@ -214,3 +214,17 @@ def test_plans_and_tranches_with_history_cannot_be_deleted_in_the_admin(admin_cl
     plan, tranche, _ = sales
     assert admin_client.get(reverse("admin:vouchers_tranche_delete", args=[tranche.pk])).status_code == 403
     assert admin_client.get(reverse("admin:vouchers_issuanceplan_delete", args=[plan.pk])).status_code == 403
+
+
+def test_reverting_a_tranche_from_its_history_goes_through_the_service_and_keeps_sold(admin_client, sales):
+    _plan, tranche, _ = sales
+    url = reverse("admin:vouchers_tranche_change", args=[tranche.pk])
+    assert admin_client.post(url, _change_data(admin_client, url, name="바뀐 이름")).status_code == 302
+    first = tranche.history.order_by("history_id").first()
+    services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-AFTER-RENAME", face_value=10_000,
+                               channel="zeropay_app")
+    revert = reverse("admin:vouchers_tranche_simple_history", args=[tranche.pk, first.history_id])
+    assert admin_client.post(revert, _change_data(admin_client, revert)).status_code == 302
+    tranche.refresh_from_db()
+    assert (tranche.name, tranche.sold) == (first.name, 310_000)  # the name came back; no sale was undone
+    assert [e.kind for e in tranche.events.order_by("id")] == ["tranche_changed", "tranche_changed"]
