@@ -51,8 +51,8 @@ class SupportRequestViewSet(viewsets.GenericViewSet):
     @extend_schema(
         summary="기업 애로 신청", request=s.SupportRequestInSerializer,
         responses={201: s.SupportRequestCreatedSerializer,
-                   **error_responses(s400=f"{documented(Code.INVALID_BUSINESS_NUMBER)}, {_BAD_BODY}", s413=True, s415=True,
-                                     s429=True)})
+                   **error_responses(s400=f"{documented(Code.INVALID_BUSINESS_NUMBER)}, {_BAD_BODY}", s413=True,
+                                     s415=True, s429=True)})
     def create(self, request):
         data = _valid(s.SupportRequestInSerializer, request)
         created = services.submit_support_request(**data, language=get_language())
@@ -94,7 +94,8 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         summary="행사 참가 신청", request=s.RegistrationInSerializer,
         responses={201: s.RegistrationSerializer,
                    **error_responses(s400=_BAD_BODY, s404=True,
-                                     s409=documented(Code.ALREADY_REGISTERED, Code.REGISTRATION_CLOSED) + " (registration_closed: the event has started)",
+                                     s409=documented(Code.ALREADY_REGISTERED, Code.REGISTRATION_CLOSED)
+                                     + " (registration_closed: the event has started)",
                                      s413=True, s415=True, s429=True)})
     @action(detail=True, methods=["post"], url_path="registrations", serializer_class=s.RegistrationInSerializer)
     def registrations(self, request, pk=None):
