@@ -7,11 +7,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from jinju_portal.errors import ServiceError
-from jinju_portal.money import MAX_KRW
 from vouchers import inputs, months
 from vouchers.choices import Medium
 from vouchers.models import Tranche
-from vouchers.rules import MAX_BUYER_CI, MAX_NAME, MAX_QUOTA
+from vouchers.rules import MAX_BUYER_CI, MAX_NAME
 
 
 class _Strict(serializers.Field):
@@ -37,20 +36,6 @@ class _Strict(serializers.Field):
 
     def to_representation(self, value):
         return value
-
-
-@extend_schema_field(OpenApiTypes.INT64)
-class StrictIntegerField(_Strict):
-    """A JSON integer only: no strings, floats (1000.0), booleans, or anything beyond bigint."""
-
-    def __init__(self, *, code, message, min_value=1, max_value=MAX_KRW, **kwargs):
-        self.code, self.message, self.min_value, self.max_value = code, message, min_value, max_value
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int) or not self.min_value <= data <= self.max_value:
-            self.fail_domain()
-        return data
 
 
 class _Cleaned(_Strict):
@@ -87,6 +72,20 @@ class FaceValueField(_Cleaned):
     cleaner = staticmethod(inputs.clean_face_value)
 
 
+@extend_schema_field(OpenApiTypes.INT64)
+class TrancheIdField(_Cleaned):
+    code = "invalid_tranche"
+    message = "tranche는 있는 발행 회차의 id(정수)여야 합니다."
+    cleaner = staticmethod(inputs.clean_tranche_id)
+
+
+@extend_schema_field(OpenApiTypes.INT64)
+class QuotaField(_Cleaned):
+    code = "invalid_quota"
+    message = "quota는 1원 이상 10^15원 이하의 정수여야 합니다."
+    cleaner = staticmethod(inputs.clean_quota)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class BirthYearField(_Cleaned):
     code = "invalid_buyer"
@@ -95,8 +94,7 @@ class BirthYearField(_Cleaned):
 
 
 class PurchaseCreateSerializer(serializers.Serializer):
-    tranche = StrictIntegerField(code="invalid_tranche", message="tranche는 있는 발행 회차의 id(정수)여야 합니다.",
-                                 help_text="tranche id; unknown or non-integer → 400 `invalid_tranche`")
+    tranche = TrancheIdField(help_text="tranche id; unknown or non-integer → 400 `invalid_tranche`")
     buyer_ci = BuyerCiField(help_text="identity-verification CI as received, 1–200 printable characters")
     face_value = FaceValueField(help_text="KRW; paper: whole notes (5,000/10,000), mobile: units of 1,000")
     buyer_name = BuyerNameField(required=False, allow_null=True)
@@ -193,8 +191,7 @@ class TrancheSerializer(serializers.ModelSerializer):
 class TrancheCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     medium = serializers.ChoiceField(choices=Medium.choices)
-    quota = StrictIntegerField(code="invalid_quota", message="quota는 1원 이상 10^15원 이하의 정수여야 합니다.",
-                               max_value=MAX_QUOTA)
+    quota = QuotaField(help_text="KRW, 1 to 10^15")
     discount_rate = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0"),
                                              max_value=Decimal("0.9999"), default=Decimal("0.1000"))
     opens_at = serializers.DateTimeField()
