@@ -11,6 +11,7 @@ afterwards from the statement's diagnostics or a few reads. Other engines (SQLit
 take `_purchase_orm`, the same rules through the ORM. Lock order everywhere: usage row, tranche row,
 wallet row.
 """
+import calendar
 import datetime as dt
 import threading
 import time
@@ -32,7 +33,7 @@ from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, Limit
                              WalletEntry)
 from vouchers.selectors import buyer_usage, limits_for_month, month_report_figures  # noqa: F401 (re-export)
 
-VALIDITY = dt.timedelta(days=5 * 365 + 1)  # 5 years from issue (FACTS.md); +1 covers one leap day
+VALIDITY_YEARS = 5  # from issue, on the Seoul calendar (FACTS.md)
 CANCEL_WINDOW = dt.timedelta(days=7)
 RESERVATION_HOLD = dt.timedelta(minutes=10)
 # A worker owns a claimed refund this long (far beyond any gateway timeout); if it dies, the claim lapses.
@@ -57,7 +58,12 @@ def fast_sql() -> bool:
 
 
 def _expires(now):
-    return now + VALIDITY
+    """The same Seoul date and time VALIDITY_YEARS later; issued on 29 February, the 28th. A fixed
+    5 × 365 + 1 days fell a day short whenever the five years held two leap days (issued from
+    2027-03-01 to 2028-02-28, both 2028-02-29 and 2032-02-29 lie within)."""
+    local = months.seoul(now)
+    year = local.year + VALIDITY_YEARS
+    return local.replace(year=year, day=min(local.day, calendar.monthrange(year, local.month)[1]))
 
 
 # --- input checks shared by every entry point (API, web pages, seed, benchmark) -------------------

@@ -380,6 +380,22 @@ def test_web_selectors_for_a_linked_citizen(django_user_model):
     assert [p.face_value for p in selectors.purchases_of(citizen=citizen)] == [30_000]
 
 
+@pytest.mark.parametrize("bought,expires", [
+    (dt.datetime(2026, 12, 1, 16, 50, tzinfo=KST), dt.datetime(2031, 12, 1, 16, 50, tzinfo=KST)),
+    (dt.datetime(2027, 3, 1, 0, 0, tzinfo=KST), dt.datetime(2032, 3, 1, 0, 0, tzinfo=KST)),  # two leap days within
+    (dt.datetime(2027, 12, 31, 23, 59, 59, tzinfo=KST), dt.datetime(2032, 12, 31, 23, 59, 59, tzinfo=KST)),
+    (dt.datetime(2028, 2, 29, 12, 0, tzinfo=KST), dt.datetime(2033, 2, 28, 12, 0, tzinfo=KST)),
+], ids=["2026-12-01", "2027-03-01", "2027-12-31", "2028-02-29"])
+def test_notes_and_credits_are_valid_five_calendar_years_from_issue(path, bought, expires):
+    opens = bought - dt.timedelta(hours=1)
+    paper = TrancheFactory(medium="paper", opens_at=opens)
+    mobile = TrancheFactory(medium="mobile", opens_at=opens)
+    buy(paper, face_value=15_000, now=bought)
+    buy(mobile, face_value=10_000, now=bought)
+    assert set(PaperNote.objects.values_list("expires_at", flat=True)) == {expires}
+    assert set(WalletEntry.objects.filter(kind="purchase").values_list("expires_at", flat=True)) == {expires}
+
+
 def test_configured_denominations_decide_what_paper_can_pay(settings):
     settings.VOUCHERS_PAPER_DENOMINATIONS = (50_000, 10_000)
     assert notes.note_breakdown(70_000) == [50_000, 10_000, 10_000]
