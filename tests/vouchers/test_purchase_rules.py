@@ -14,7 +14,7 @@ from vouchers import notes, services
 from vouchers.models import (AppendOnlyError, Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, Wallet,
                              WalletEntry)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 KST = ZoneInfo("Asia/Seoul")
 
 
@@ -159,6 +159,7 @@ def test_last_millisecond_of_the_month_and_first_instant_of_the_next_are_differe
     assert dict(MonthlyUsage.objects.values_list("month", "purchased")) == {"2021-01": 300_000, "2021-02": 300_000}
 
 
+@pytest.mark.usefixtures("frozen_clock")  # three sales and the check in one Seoul month, even at its last second
 def test_limit_counts_paper_and_mobile_together(path):
     paper, mobile = TrancheFactory(medium="paper"), TrancheFactory(medium="mobile")
     buy(paper, face_value=200_000)
@@ -336,6 +337,7 @@ def test_paper_note_status_only_moves_forward_in_the_database(path):
                                  tranche=note.tranche, expires_at=note.expires_at)
 
 
+@pytest.mark.usefixtures("frozen_clock")  # "this month" read at the sale and again at the check
 def test_buyer_usage_reads_the_month_and_defaults_for_strangers(path):
     tranche = TrancheFactory()
     buy(tranche, ci="CI-U", face_value=120_000)
