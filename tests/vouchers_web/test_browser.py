@@ -76,6 +76,7 @@ def test_a_failed_sandbox_payment_releases_the_hold(live_server, page, user, tra
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("frozen_clock")  # opened at midnight, bought on day 1 (the live server shares this clock)
 def test_voucher_pages_fit_a_360px_phone_without_horizontal_scroll(live_server, page, user, citizen):
     from django.utils import timezone
 
