@@ -42,6 +42,7 @@ def test_clerk_reaches_the_admin_index_with_the_three_programmes(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.clock
 def test_purchase_search_finds_by_number_and_by_recent_idempotency_key(client):
     from django.utils import timezone
 
