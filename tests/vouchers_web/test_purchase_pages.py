@@ -201,6 +201,23 @@ def test_not_rotation_day_names_todays_digits(signed_in, citizen):
 
 
 @pytest.mark.django_db
+def test_a_refusal_is_explained_for_the_day_it_was_decided_even_if_midnight_passes_meanwhile(
+        signed_in, citizen, frozen_clock, monkeypatch):
+    start = months.seoul(timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    rotation = TrancheFactory(rotation=True, opens_at=start)
+    reserve_purchase = services.reserve_purchase
+
+    def refused_just_before_midnight(**kwargs):
+        try:
+            return reserve_purchase(**kwargs)
+        finally:
+            frozen_clock.shift(dt.timedelta(days=1))  # day 2 has begun by the time the page explains
+
+    monkeypatch.setattr(services, "reserve_purchase", refused_just_before_midnight)
+    assert "5부제 판매 1일째라 출생 연도 끝자리가 1 또는 6인 분만" in _refusal(signed_in, rotation)
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("frozen_clock")  # the 280,000 counts only in its own month
 def test_monthly_limit_exceeded_says_what_is_left(signed_in, citizen, tranche):
     services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=280_000, channel="zeropay_app")
