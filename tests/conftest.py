@@ -1,4 +1,4 @@
-"""Shared fixtures: real PostgreSQL (never SQLite), clean cache per test, API clients, Chromium."""
+"""Shared fixtures: real PostgreSQL (never SQLite), clean cache per test, API clients, Chromium, the test clock."""
 import datetime as dt
 import os
 import shutil
