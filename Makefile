@@ -5,6 +5,8 @@ PIP      := $(VENV)/bin/pip
 PYTHON   ?= python3
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/jinju
 PYTEST_ARGS ?=
+# An ISO instant (2027-01-31T23:59:59+09:00): the tests run with the clock travelled there (tests/conftest.py).
+PORTAL_FROZEN_CLOCK ?=
 
 .PHONY: run test venv install migrate seed serve check-deploy clean
 
@@ -27,9 +29,12 @@ run: $(VENV)/.installed
 	@$(RUN_ENV) $(PY) manage.py serve_demo 127.0.0.1:8000
 
 # The whole suite on PostgreSQL (DATABASE_URL, default $(TEST_DATABASE_URL)) with real Redis.
+# `make test PYTEST_ARGS="-m clock" PORTAL_FROZEN_CLOCK=2027-01-31T23:59:59+09:00`: the date-sensitive
+# tests with the clock at that instant.
 test: $(VENV)/.installed
 	./scripts/ensure-services
-	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} PORTAL_FROZEN_CLOCK="$(PORTAL_FROZEN_CLOCK)" \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 check-deploy: $(VENV)/.installed
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) IDENTITY_HASH_KEY=$$(head -c 48 /dev/urandom | base64) \

@@ -1,10 +1,13 @@
-"""Shared fixtures: real PostgreSQL (never SQLite), clean cache per test, API clients, Chromium."""
+"""Shared fixtures: real PostgreSQL (never SQLite), clean cache per test, API clients, Chromium, the test clock."""
+import datetime as dt
 import os
 import shutil
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run inside
 # one unless told this thread is allowed (the loop never runs our code concurrently).
@@ -12,6 +15,27 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+# CI runs the tests marked `clock` again with the clock travelled to instants where dates turn over
+# (a month's last second in Seoul, 31 December, a leap day, …): PORTAL_FROZEN_CLOCK=2027-01-31T23:59:59+09:00.
+# Every test then starts at exactly that instant and the clock ticks on from there (tick=True: timeouts
+# and races still progress). Only this process travels: a Celery worker subprocess, Chromium and
+# PostgreSQL's now() keep the real time, so tests that need them are skipped in such a run.
+CLOCK_ENV = "PORTAL_FROZEN_CLOCK"
+
+
+def _travelled_instant():
+    value = os.environ.get(CLOCK_ENV, "").strip()
+    if not value:
+        return None
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise pytest.UsageError(f"{CLOCK_ENV}={value!r}: give an ISO 8601 instant with its offset, "
+                                "e.g. 2027-01-31T23:59:59+09:00")
+    return instant
 
 
 def pytest_configure(config):
@@ -21,9 +45,35 @@ def pytest_configure(config):
             "The suite runs on PostgreSQL only: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/jinju "
             "(make test does this)."
         )
+    config._portal_instant = _travelled_instant()
+    if config._portal_instant is not None:
+        # for the whole session too: module constants, collection and session fixtures see the instant
+        config._portal_travel = time_machine.travel(config._portal_instant, tick=True)
+        config._portal_travel.start()
+
+
+def pytest_unconfigure(config):
+    travel = getattr(config, "_portal_travel", None)
+    if travel is not None:
+        travel.stop()
+
+
+def pytest_report_header(config):
+    instant = getattr(config, "_portal_instant", None)
+    if instant is not None:
+        return f"clock: every test starts at {instant.isoformat()} ({CLOCK_ENV}), ticking"
+
+
+def _needs_another_process(item):
+    return "browser" in item.keywords or "celery_worker_process" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config, items):
+    if getattr(config, "_portal_instant", None) is not None:
+        skip = pytest.mark.skip(reason=f"{CLOCK_ENV}: another process (Chromium, a Celery worker) keeps the real clock")
+        for item in items:
+            if _needs_another_process(item):
+                item.add_marker(skip)
     if os.path.exists(CHROMIUM):
         return
     if os.environ.get("CI"):
@@ -32,6 +82,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _travelled_clock(request):
+    """In a PORTAL_FROZEN_CLOCK run, each test starts at the instant itself (not wherever the session's
+    clock has ticked to), so a month's last second really is the last second for every test."""
+    instant = getattr(request.config, "_portal_instant", None)
+    if instant is None:
+        yield None
+        return
+    with time_machine.travel(instant, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def frozen_clock():
+    """The clock stands still for this test at the instant it starts (the travelled one in a clock
+    run): every timezone.now() reads the same instant, so a test that builds "this month" or "today"
+    and then checks it can never straddle midnight or a month end. time.monotonic() still runs."""
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ rotation, the monthly/yearly limits, the cancel refusal, the sale's refusal orde
 on inputs. Services gather the figures (under their locks) and ask; selectors gather the same
 figures without locks and ask the same question.
 """
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from vouchers import months, notes
 from vouchers.choices import Medium, PurchaseStatus, ReservationStatus
 from vouchers.errors import refuse
 
-VALIDITY = dt.timedelta(days=5 * 365 + 1)  # 5 years from issue (FACTS.md); +1 covers one leap day
+VALIDITY_YEARS = 5  # from issue, on the Seoul calendar (FACTS.md)
 CANCEL_WINDOW = dt.timedelta(days=7)
 RESERVATION_HOLD = dt.timedelta(minutes=10)
 # A worker owns a claimed refund this long (far beyond any gateway timeout); if it dies, the claim lapses.
@@ -30,8 +31,13 @@ ROTATION_DAYS = 5  # the 5부제 applies on sale days 1–5
 
 
 def expires(now: dt.datetime) -> dt.datetime:
-    """When a note or wallet credit issued at `now` expires."""
-    return now + VALIDITY
+    """When a note or wallet credit issued at `now` expires: the same Seoul date and time
+    VALIDITY_YEARS later; issued on 29 February, the 28th. A fixed 5 × 365 + 1 days fell a day short
+    whenever the five years held two leap days (issued from 2027-03-01 to 2028-02-28, both
+    2028-02-29 and 2032-02-29 lie within)."""
+    local = months.seoul(now)
+    year = local.year + VALIDITY_YEARS
+    return local.replace(year=year, day=min(local.day, calendar.monthrange(year, local.month)[1]))
 
 
 # --- 5부제 --------------------------------------------------------------------------------------------

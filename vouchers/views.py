@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -51,11 +52,12 @@ def _common(request):
 
 def index(request):
     citizen = _citizen(request)
+    now = timezone.now()  # one instant per page: rows and usage never straddle midnight or a month end
     return render(request, "vouchers/index.html", {
         **_common(request),
         "citizen": citizen,
-        "rows": web.tranche_rows(citizen=citizen),
-        "usage": web.month_summary(citizen=citizen) if citizen else None,
+        "rows": web.tranche_rows(citizen=citizen, now=now),
+        "usage": web.month_summary(citizen=citizen, now=now) if citizen else None,
         "verification_available": identity_verification.get_verifier() is not None,
     })
 
@@ -126,7 +128,8 @@ def _link(request, verifier, data):
 @verified_citizen_required
 @require_http_methods(["GET", "POST"])
 def buy(request, citizen):
-    rows = web.tranche_rows(citizen=citizen, medium=Medium.MOBILE)
+    now = timezone.now()  # one instant per request: a refusal is explained for the day and month it was decided
+    rows = web.tranche_rows(citizen=citizen, medium=Medium.MOBILE, now=now)
     form = PurchaseForm(request.POST or None, tranches=[r.tranche for r in rows])
     gateway = web.gateway()
     token = request.POST.get("form_token", "")
@@ -138,7 +141,8 @@ def buy(request, citizen):
         tranche_id = form.cleaned_data["tranche"]
         try:
             reservation = services.reserve_purchase(tranche_id=tranche_id, citizen=citizen,
-                                                    face_value=form.cleaned_data["face_value"], actor=request.user)
+                                                    face_value=form.cleaned_data["face_value"], actor=request.user,
+                                                    now=now)
         except ServiceError as exc:
             message = web.refusal_message(exc)
             field = "face_value" if exc.code == "invalid_face_value" else (
@@ -148,9 +152,9 @@ def buy(request, citizen):
             web.remember_token(request.session, token, reservation.pk)
             return redirect("vouchers:reservation", reservation_id=reservation.pk)
     return render(request, "vouchers/buy.html", {
-        **_common(request), "form": form, "rows": rows, "usage": web.month_summary(citizen=citizen),
+        **_common(request), "form": form, "rows": rows, "usage": web.month_summary(citizen=citizen, now=now),
         "citizen": citizen, "payments_available": gateway is not None, "form_token": web.new_token(),
-        "pending": web.pending_reservations(citizen=citizen),
+        "pending": web.pending_reservations(citizen=citizen, now=now),
     }, status=400 if request.method == "POST" else 200)
 
 

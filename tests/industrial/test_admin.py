@@ -9,6 +9,8 @@ from industrial import selectors, services
 from industrial.models import Expenditure, Funding, FundingAmendment, Registration, SupportRequest
 from tests.industrial.factories import VALID_BIZNO, EventFactory, FundingFactory, UserFactory, team_member
 
+pytestmark = pytest.mark.clock  # overdue loans and requests, dated amendments
+
 
 @pytest.fixture
 def staff(client):

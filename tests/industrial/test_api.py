@@ -12,6 +12,8 @@ from industrial.models import Event, Registration, SupportRequest
 from jinju_portal.api.throttling import PublicFormThrottle
 from tests.industrial.factories import VALID_BIZNO, EventFactory, FundingFactory, MilestoneFactory, ProjectFactory
 
+pytestmark = pytest.mark.clock  # due dates, past events
+
 SUPPORT = "/api/v1/industrial/support-requests/"
 LOOKUP = "/api/v1/industrial/support-requests/lookup/"
 EVENTS = "/api/v1/industrial/events/"

@@ -15,6 +15,8 @@ from tests.industrial.factories import EventFactory
 from tests.races import outcomes as race_outcomes
 from tests.races import race
 
+pytestmark = pytest.mark.clock  # events before or after now
+
 
 def register(event, n, **kw):
     return services.register_for_event(event_id=event.pk, name=f"근로자{n}", company="㈜상평",

@@ -12,6 +12,8 @@ from industrial.models import Registration, SupportCategorySLA, SupportRequest
 from jinju_portal.errors import RuleViolation
 from tests.industrial.factories import VALID_BIZNO, EventFactory, FundingFactory, team_member
 
+pytestmark = pytest.mark.clock  # past events, the overdue digest
+
 EVENTS = "/api/v1/industrial/events/"
 SUPPORT = "/api/v1/industrial/support-requests/"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

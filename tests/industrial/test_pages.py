@@ -10,6 +10,8 @@ from industrial import services
 from industrial.models import Registration, SupportRequest
 from tests.industrial.factories import VALID_BIZNO, BookFactory, ClubFactory, EventFactory, FundingFactory, ProjectFactory
 
+pytestmark = pytest.mark.clock  # past events, today's expenditure
+
 
 def form_body(**kw):
     body = {"company_name": "㈜상평테스트", "business_number": VALID_BIZNO, "category": "funding", "title": "운전자금 문의",

@@ -12,6 +12,8 @@ from industrial import selectors
 from industrial.models import Company, Event, Project
 from jinju_portal import bizno
 
+pytestmark = pytest.mark.clock  # events and loans relative to today
+
 
 def industrial_counts():
     return {m._meta.label: m._default_manager.count() for m in apps.get_app_config("industrial").get_models()}

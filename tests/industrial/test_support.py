@@ -13,6 +13,8 @@ from industrial.models import SupportCategorySLA, SupportRequest, SupportRequest
 from jinju_portal.errors import InvalidInput, RuleViolation
 from tests.industrial.factories import VALID_BIZNO, CompanyFactory, UserFactory, team_member
 
+pytestmark = pytest.mark.clock  # SLA due dates, overdue detection, the daily reminder
+
 T0 = timezone.make_aware(datetime(2021, 3, 2, 10, 0))
 
 

@@ -50,6 +50,7 @@ def test_clerk_reaches_the_admin_index_with_every_programme_that_has_an_admin(cl
 
 
 @pytest.mark.django_db
+@pytest.mark.clock
 def test_purchase_search_finds_by_number_and_by_recent_idempotency_key(client):
     from django.utils import timezone
 

@@ -1,5 +1,7 @@
 """Celery: JSON only, one beat schedule with expiries stored by the DatabaseScheduler, a real worker."""
+import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from celery.schedules import crontab, schedule
@@ -7,23 +9,55 @@ from django.utils import timezone
 
 from jinju_portal.celery import BEAT_SCHEDULE, active_schedule, app
 
+pytestmark = pytest.mark.clock  # the beat schedule's periods, beat's stored schedule
+
+
+# Any fixed start will do; a year and a half from it holds every month (February's 28 days give a
+# monthly entry its shortest gap) and a leap day. Reading the real clock instead made the result
+# depend on the day the suite ran: from the 1st of a 31-day month until about the 22nd, a 40-day
+# window held one run of the monthly roll-over, and min() of no gaps raised ValueError.
+PERIOD_SCAN_START = dt.datetime(2027, 1, 1, tzinfo=ZoneInfo("Asia/Seoul"))
+PERIOD_SCAN_DAYS = 550
+PERIOD_SCAN_RUNS = 5_000  # enough for a frequent entry: its gaps repeat every day
+
+
+def crontab_runs(sched, start=PERIOD_SCAN_START, days=PERIOD_SCAN_DAYS, limit=PERIOD_SCAN_RUNS):
+    """The instants a crontab fires in Asia/Seoul (CELERY_TIMEZONE), in order, from `start` on."""
+    runs = []
+    for n in range(days):
+        day = (start + dt.timedelta(days=n)).date()
+        if day.day not in sched.day_of_month or day.month not in sched.month_of_year \
+                or day.isoweekday() % 7 not in sched.day_of_week:
+            continue
+        for hour in sorted(sched.hour):
+            for minute in sorted(sched.minute):
+                runs.append(dt.datetime.combine(day, dt.time(hour, minute), tzinfo=start.tzinfo))
+                if len(runs) >= limit:
+                    return runs
+    return runs
+
 
 def period_seconds(sched):
-    """Shortest gap between two runs of a schedule, found by stepping through a week."""
+    """Shortest gap between two runs of a schedule, whatever the day the suite runs on."""
     if isinstance(sched, crontab):
-        start = timezone.now().replace(second=0, microsecond=0)
-        runs, t = [], start
-        while len(runs) < 3 and t < start + timezone.timedelta(days=40):
-            t += timezone.timedelta(minutes=1)
-            local = timezone.localtime(t)
-            if (local.minute in sched.minute and local.hour in sched.hour
-                    and local.day in sched.day_of_month and local.month in sched.month_of_year
-                    and local.isoweekday() % 7 in sched.day_of_week):
-                runs.append(t)
+        runs = crontab_runs(sched)
+        assert len(runs) >= 2, f"{sched} fires fewer than twice in {PERIOD_SCAN_DAYS} days"
         return min((b - a).total_seconds() for a, b in zip(runs, runs[1:]))
     if isinstance(sched, schedule):
         return sched.run_every.total_seconds()
     return float(sched)
+
+
+def test_period_of_each_kind_of_entry():
+    day = 24 * 3600
+    assert period_seconds(crontab(minute=5, hour=0, day_of_month=1)) == 28 * day  # February
+    assert period_seconds(crontab(minute=15, hour=0)) == day
+    assert period_seconds(crontab(minute="*/10")) == 600
+    assert period_seconds(crontab()) == 60
+    leap_day = crontab_runs(crontab(minute=0, hour=9, day_of_month=29, month_of_year=2))
+    assert [r.date() for r in leap_day] == [dt.date(2028, 2, 29)]
+    runs = crontab_runs(crontab(minute=5, hour=0, day_of_month=1))
+    assert [r.month for r in runs[:13]] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1]
 
 
 def test_only_json_is_accepted():

@@ -150,6 +150,7 @@ def test_twenty_parallel_replays_of_one_key_write_once_with_identical_answers(ma
 
 
 @pytest.mark.django_db
+@pytest.mark.clock
 def test_purge_removes_only_old_records():
     from django.utils import timezone
 

@@ -37,6 +37,8 @@ def row_counts():
 
 
 @pytest.mark.django_db
+@pytest.mark.clock
+@pytest.mark.usefixtures("frozen_clock")  # a second run in a new month opens that month's demo tranches
 def test_seed_demo_twice_gives_the_same_row_counts():
     first = io.StringIO()
     call_command("seed_demo", stdout=first)

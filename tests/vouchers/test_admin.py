@@ -10,7 +10,7 @@ from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
 from vouchers import services
 from vouchers.models import Citizen, LimitPolicy, Tranche
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture

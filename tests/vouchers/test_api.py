@@ -11,7 +11,7 @@ from jinju_portal.models import IdempotencyRecord
 from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
 from vouchers.models import Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, Wallet, WalletEntry
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 BASE = "/api/v1/vouchers"
 PURCHASE_KEYS = {"id", "tranche", "medium", "face_value", "price", "status", "created_at", "month",
@@ -98,6 +98,7 @@ def test_staff_create_tranche_and_others_cannot(make_client, api):
     assert Tranche.objects.count() == 1
 
 
+@pytest.mark.usefixtures("frozen_clock")  # the second sale counts the first only within one Seoul month
 def test_purchase_answers_exactly_the_api_fields(agent, mobile, paper):
     _client, http = agent
     answer = post_purchase(http, {"tranche": mobile.pk, "buyer_ci": "CI-API", "face_value": 100_000})
@@ -147,6 +148,7 @@ def test_purchase_refusals_answer_409_with_their_code(agent, mobile):
     assert Purchase.objects.count() == 0
 
 
+@pytest.mark.usefixtures("frozen_clock")  # "this month" at the sale and at the question
 def test_buyer_usage_by_post_only(agent, mobile):
     _client, http = agent
     post_purchase(http, {"tranche": mobile.pk, "buyer_ci": "CI-USAGE", "face_value": 120_000})

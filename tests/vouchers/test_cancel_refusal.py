@@ -10,7 +10,7 @@ from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from vouchers import selectors, services
 from vouchers.models import Purchase, Wallet
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 NOW = timezone.now()
 

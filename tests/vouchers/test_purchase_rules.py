@@ -15,7 +15,7 @@ from vouchers import months, notes, selectors, services
 from vouchers.models import (AppendOnlyError, Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, Wallet,
                              WalletEntry)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 KST = ZoneInfo("Asia/Seoul")
 
 
@@ -160,6 +160,7 @@ def test_last_millisecond_of_the_month_and_first_instant_of_the_next_are_differe
     assert dict(MonthlyUsage.objects.values_list("month", "purchased")) == {"2021-01": 300_000, "2021-02": 300_000}
 
 
+@pytest.mark.usefixtures("frozen_clock")  # three sales and the check in one Seoul month, even at its last second
 def test_limit_counts_paper_and_mobile_together(path):
     paper, mobile = TrancheFactory(medium="paper"), TrancheFactory(medium="mobile")
     buy(paper, face_value=200_000)
@@ -337,6 +338,7 @@ def test_paper_note_status_only_moves_forward_in_the_database(path):
                                  tranche=note.tranche, expires_at=note.expires_at)
 
 
+@pytest.mark.usefixtures("frozen_clock")  # "this month" read at the sale and again at the check
 def test_buyer_usage_reads_the_month_and_defaults_for_strangers(path):
     tranche = TrancheFactory()
     buy(tranche, ci="CI-U", face_value=120_000)
@@ -379,6 +381,22 @@ def test_web_selectors_for_a_linked_citizen(django_user_model):
     statement = selectors.wallet_statement(citizen=citizen)
     assert statement["balance"] == 30_000 and statement["entries"][0].amount == 30_000
     assert [p.face_value for p in selectors.purchases_of(citizen=citizen)] == [30_000]
+
+
+@pytest.mark.parametrize("bought,expires", [
+    (dt.datetime(2026, 12, 1, 16, 50, tzinfo=KST), dt.datetime(2031, 12, 1, 16, 50, tzinfo=KST)),
+    (dt.datetime(2027, 3, 1, 0, 0, tzinfo=KST), dt.datetime(2032, 3, 1, 0, 0, tzinfo=KST)),  # two leap days within
+    (dt.datetime(2027, 12, 31, 23, 59, 59, tzinfo=KST), dt.datetime(2032, 12, 31, 23, 59, 59, tzinfo=KST)),
+    (dt.datetime(2028, 2, 29, 12, 0, tzinfo=KST), dt.datetime(2033, 2, 28, 12, 0, tzinfo=KST)),
+], ids=["2026-12-01", "2027-03-01", "2027-12-31", "2028-02-29"])
+def test_notes_and_credits_are_valid_five_calendar_years_from_issue(path, bought, expires):
+    opens = bought - dt.timedelta(hours=1)
+    paper = TrancheFactory(medium="paper", opens_at=opens)
+    mobile = TrancheFactory(medium="mobile", opens_at=opens)
+    buy(paper, face_value=15_000, now=bought)
+    buy(mobile, face_value=10_000, now=bought)
+    assert set(PaperNote.objects.values_list("expires_at", flat=True)) == {expires}
+    assert set(WalletEntry.objects.filter(kind="purchase").values_list("expires_at", flat=True)) == {expires}
 
 
 def test_configured_denominations_decide_what_paper_can_pay(settings):

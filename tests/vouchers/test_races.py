@@ -18,7 +18,7 @@ from tests.vouchers.factories import CitizenFactory, LimitPolicyFactory, Tranche
 from vouchers import months, services
 from vouchers.models import Citizen, MonthlyUsage, PaperNote, Purchase, Tranche, WalletEntry
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.clock]
 KST = ZoneInfo("Asia/Seoul")
 
 
@@ -26,6 +26,7 @@ def _buy(tranche_id, ci, face_value, channel="zeropay_app"):
     return services.purchase_vouchers(tranche_id=tranche_id, buyer_ci=ci, face_value=face_value, channel=channel)
 
 
+@pytest.mark.usefixtures("frozen_clock")  # one month's limit: a rush straddling a month end would reach two
 def test_50_buyers_x_10_purchases_never_oversell_nor_pass_the_limit():
     paper = TrancheFactory(medium="paper", quota=5_000_000)
     mobile = TrancheFactory(medium="mobile", quota=6_000_000)
@@ -65,6 +66,7 @@ def test_50_buyers_x_10_purchases_never_oversell_nor_pass_the_limit():
     assert_invariants()
 
 
+@pytest.mark.usefixtures("frozen_clock")  # all 20 in one month, or 6 would succeed
 def test_one_buyer_20_parallel_purchases_of_100000_exactly_3_succeed():
     tranche = TrancheFactory(quota=100_000_000)
     results = race(_buy, [(tranche.pk, "CI-GREEDY", 100_000)] * 20)
@@ -86,6 +88,7 @@ def test_last_10000_won_of_quota_sells_once_under_race():
     assert Purchase.objects.count() == 1
 
 
+@pytest.mark.usefixtures("frozen_clock")  # one MonthlyUsage row
 def test_brand_new_buyer_racing_with_itself_is_created_once():
     tranche = TrancheFactory()
     results = race(_buy, [(tranche.pk, "CI-NEWCOMER", 10_000)] * 10)

@@ -14,6 +14,7 @@ from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from vouchers import payments, rules, services, tasks
 from vouchers.models import PaymentRefund, Purchase, Reservation
 
+pytestmark = pytest.mark.clock  # claims, stale sweeps, the cancel window, lapsed holds
 
 class CountingGateway(payments.SandboxPaymentGateway):
     """The sandbox, counting refund calls across threads and failing the first `fail_first` of them."""

@@ -11,6 +11,8 @@ from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from vouchers import payments, services
 from vouchers.models import MonthlyUsage, Purchase, Reservation, Tranche, Wallet
 
+pytestmark = pytest.mark.clock  # the 10-minute hold
+
 
 @pytest.fixture(params=["sql", "sql_unprepared", "orm"])
 def path(request, settings):

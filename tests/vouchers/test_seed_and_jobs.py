@@ -12,7 +12,7 @@ from vouchers import services, tasks
 from vouchers.models import (IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, Purchase, Tranche, Wallet,
                              WalletEntry)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 KST = ZoneInfo("Asia/Seoul")
 
 
@@ -27,6 +27,7 @@ class _Out:
         self.created_items.append(text)
 
 
+@pytest.mark.usefixtures("frozen_clock")  # a second run in a new month opens that month's demo tranches
 def test_seed_demo_reproduces_the_2021_figures_and_is_idempotent():
     call_command("seed_demo", stdout=StringIO())
     plans = {p.medium: p.planned for p in IssuancePlan.objects.filter(year=2021)}
@@ -47,7 +48,7 @@ def test_seed_demo_reproduces_the_2021_figures_and_is_idempotent():
     assert_invariants()
 
 
-@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # seeded for this month, checked open now
 def test_seed_demo_opens_a_demonstration_tranche_this_month_outside_the_2021_plan(client):
     from django.utils import timezone
 

@@ -9,6 +9,8 @@ from vouchers import months, services
 from vouchers.identity_verification import IdentityVerifier, VerificationFailed, VerifiedIdentity
 from vouchers.models import Citizen, Reservation
 
+pytestmark = pytest.mark.clock  # 5부제 days, the month's usage, birth years up to this year
+
 DEV_NOTICE = "개발용 본인확인 — 실제 본인확인이 아닙니다"
 
 
@@ -29,6 +31,7 @@ def test_landing_explains_the_vouchers_and_shows_live_remaining_quota_to_anyone(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # opened at today's midnight, read as day 1
 def test_landing_shows_a_verified_citizens_month_and_whether_today_is_their_rotation_day(signed_in, citizen):
     TrancheFactory(name="5부제 회차", rotation=True, opens_at=_start_of_seoul_day())  # day 1: years ending 1 or 6
     page = signed_in.get(reverse("vouchers:index")).content.decode()

@@ -11,6 +11,8 @@ from tests.vouchers_web.test_purchase_pages import answer, reserve, start_paymen
 from vouchers import services
 from vouchers.models import MonthlyUsage, PaymentRefund, Purchase, Tranche, Wallet
 
+pytestmark = pytest.mark.clock  # the 7-day cancel window, the month's usage
+
 
 def buy_on_the_web(client, tranche, amount="50,000"):
     reservation = reserve(client, tranche, amount)
@@ -19,6 +21,7 @@ def buy_on_the_web(client, tranche, amount="50,000"):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # both sales and the page in one month
 def test_my_page_shows_balance_ledger_usage_and_purchases(signed_in, citizen, tranche):
     services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="zeropay_app")
     web = buy_on_the_web(signed_in, tranche)

@@ -15,6 +15,8 @@ from tests.vouchers_web.test_purchase_pages import answer, reserve, start_paymen
 from vouchers import payments, services
 from vouchers.models import PaymentRefund, Purchase, Reservation, Tranche, WalletEntry
 
+pytestmark = pytest.mark.clock  # the 10-minute hold
+
 URL = "/vouchers/payments/notify/"
 
 

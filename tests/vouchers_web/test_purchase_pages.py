@@ -14,6 +14,8 @@ from tests.vouchers.factories import CitizenFactory, TrancheFactory
 from vouchers import months, payments, services  # noqa: F401
 from vouchers.models import MonthlyUsage, PaymentRefund, Purchase, Reservation, Tranche, Wallet, WalletEntry
 
+pytestmark = pytest.mark.clock  # the 10-minute hold, 5부제 days, the month's usage
+
 
 def reserve(client, tranche, amount="50,000"):
     response = client.post(reverse("vouchers:buy"), {"tranche": tranche.pk, "face_value": amount})
@@ -39,6 +41,7 @@ def no_hold_written():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # the month's usage on four pages, one month
 def test_buying_50000_reserves_pays_in_the_sandbox_and_credits_the_wallet(signed_in, citizen, tranche):
     form = signed_in.get(reverse("vouchers:buy")).content.decode()
     assert "2026년 모바일 1차" in form and 'id="usage-remaining">300,000원' in form
@@ -189,6 +192,7 @@ def test_tranche_not_open_is_explained(signed_in, citizen):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # opened at today's midnight, refused still on day 1
 def test_not_rotation_day_names_todays_digits(signed_in, citizen):
     start = months.seoul(timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
     rotation = TrancheFactory(rotation=True, opens_at=start)
@@ -197,6 +201,24 @@ def test_not_rotation_day_names_todays_digits(signed_in, citizen):
 
 
 @pytest.mark.django_db
+def test_a_refusal_is_explained_for_the_day_it_was_decided_even_if_midnight_passes_meanwhile(
+        signed_in, citizen, frozen_clock, monkeypatch):
+    start = months.seoul(timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    rotation = TrancheFactory(rotation=True, opens_at=start)
+    reserve_purchase = services.reserve_purchase
+
+    def refused_just_before_midnight(**kwargs):
+        try:
+            return reserve_purchase(**kwargs)
+        finally:
+            frozen_clock.shift(dt.timedelta(days=1))  # day 2 has begun by the time the page explains
+
+    monkeypatch.setattr(services, "reserve_purchase", refused_just_before_midnight)
+    assert "5부제 판매 1일째라 출생 연도 끝자리가 1 또는 6인 분만" in _refusal(signed_in, rotation)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # the 280,000 counts only in its own month
 def test_monthly_limit_exceeded_says_what_is_left(signed_in, citizen, tranche):
     services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=280_000, channel="zeropay_app")
     assert "이번 달에 더 살 수 있는 금액은 20,000원입니다." in _refusal(signed_in, tranche, "50,000")
