@@ -272,15 +272,20 @@ def test_yearly_cap_holds_under_race_on_both_paths(sale_path):
     # monthly limit, 300,000, would admit six): exactly three sell. The cap has no CHECK constraint,
     # so only the locked re-check keeps it.
     LimitPolicyFactory(effective_from=dt.date(2000, 1, 1), monthly_limit=300_000, yearly_limit=250_000)
-    now = timezone.now()
+    # fixed instants, so the earlier month is in the same year whatever day the suite runs on
+    earlier, now = dt.datetime(2031, 1, 15, 12, tzinfo=KST), dt.datetime(2031, 3, 10, 12, tzinfo=KST)
     month = months.month_of(now)
-    earlier = dt.datetime(int(month[:4]), 1 if month[5:] != "01" else 2, 15, 12, tzinfo=KST)
-    tranche = TrancheFactory(quota=100_000_000, opens_at=earlier - dt.timedelta(days=1),
-                             closes_at=max(now, earlier) + dt.timedelta(days=30))
+    tranche = TrancheFactory(quota=100_000_000, opens_at=dt.datetime(2031, 1, 1, 9, tzinfo=KST),
+                             closes_at=dt.datetime(2031, 12, 1, tzinfo=KST))
     CitizenFactory(ci="CI-YEARLY")
     services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-YEARLY", face_value=100_000,
                                channel="zeropay_app", now=earlier)
-    results = race(_buy, [(tranche.pk, "CI-YEARLY", 50_000)] * 12)
+
+    def buy_in_march(_):
+        return services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci="CI-YEARLY", face_value=50_000,
+                                          channel="zeropay_app", now=now).id
+
+    results = race(buy_in_march, [(i,) for i in range(12)])
     assert sorted(outcomes(results)) == ["ok"] * 3 + ["yearly_limit_exceeded"] * 9, results
     year_total = MonthlyUsage.objects.filter(month__startswith=month[:4]).aggregate(s=Sum("purchased"))["s"]
     assert year_total == 250_000
