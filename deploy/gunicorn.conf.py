@@ -18,7 +18,8 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gthread, but a one-thread worker serves requests on its main thread (jinju_portal/gunicorn_worker.py)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "jinju_portal.gunicorn_worker.InlineThreadWorker")
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"
