@@ -158,8 +158,10 @@ def machine_busy_ticks():
 
 def wait_quiet(max_wait, label):
     """Wait (up to max_wait s) until no test run is on the machine and the cores are idle (< 30 % of
-    one core busy over 5 s: this script is idle while it waits). Returns what it saw."""
+    one core busy in each of three 5-s samples: this script is idle while it waits). Returns what it
+    saw."""
     start = time.monotonic()
+    calm = 0
     while True:
         others = subprocess.run(["pgrep", "-f", BUSY_PATTERN], capture_output=True, text=True).stdout.split()
         others = [p for p in others if int(p) != os.getpid()]
@@ -170,7 +172,8 @@ def wait_quiet(max_wait, label):
         with open("/proc/loadavg") as f:
             load = f.read().split()[0]
         waited = time.monotonic() - start
-        if not others and busy < 30:
+        calm = calm + 1 if not others and busy < 30 else 0
+        if calm >= 3:  # 15 s in a row: test suites pause for a few seconds between files
             print(f"rush: {label}: machine quiet after {waited:.0f} s (busy {busy:.0f} % of a core, load {load})")
             return {"quiet": True, "waited": waited, "busy": busy, "load": load}
         if waited > max_wait:
@@ -457,13 +460,17 @@ def pgbench_app_statement(*, tranche_id, clients, seconds, face):
     return run_pgbench(path, clients=clients, seconds=seconds)
 
 
-MINIMAL_CITIZENS = 200_000
+MINIMAL_CITIZENS = 100_000
+MINIMAL_FACE = 1_000  # 300 purchases of one random buyer before the month's limit: never in 15 s
 
 
-def pgbench_minimal(*, tranche_id, clients, seconds, face):
+def pgbench_minimal(*, tranche_id, clients, seconds, face=MINIMAL_FACE):
     """The least a sale can be in SQL: claim the month usage (upsert within the limit), take the quota
     (conditional UPDATE of the tranche row), insert the purchase; one transaction, -M prepared. Its
-    buyers exist beforehand (the purchase references them) and are written after the HTTP runs."""
+    buyers exist beforehand (the purchase references them) and are written after the HTTP runs.
+    pgbench cannot skip the insert when the claim refused, so the face value is small enough that
+    no random buyer reaches the limit (with 100,000 at 200,000 buyers, one run in three broke
+    invariant 2 with a buyer drawn four times)."""
     from django.utils import timezone
 
     from vouchers import months
@@ -532,7 +539,7 @@ def one_run(args, env, label):
     tps_app, failed_app = pgbench_app_statement(tranche_id=ids["pgbench"], clients=args.pgbench_clients,
                                                 seconds=args.pgbench_seconds, face=args.face)
     tps_min, failed_min = pgbench_minimal(tranche_id=ids["minimal"], clients=args.pgbench_clients,
-                                          seconds=args.pgbench_seconds, face=args.face)
+                                          seconds=args.pgbench_seconds)
     violations += [v for v in check_invariants() if v not in violations]
 
     fivexx = sum(v for k, v in rush["codes"].items() if k.startswith("5")) + \
