@@ -6,6 +6,9 @@ gthread workers with ONE thread each and HTTP keep-alive (bench/README.md has th
 - gthread rather than sync for keep-alive: sync workers close every connection, and at 600+ sales/s
   the short-lived loopback connections filled the ephemeral port range (TIME_WAIT) and the rush
   collapsed; behind a proxy that keeps upstream connections alive the same holds.
+- served on the worker's main thread (jinju_portal/gunicorn_worker.py): with one thread, gthread's
+  hand-off to its pool and back cost as much as Django's middleware; and every waiting connection
+  is accepted at once, so none waits behind the others' requests at a cold start;
 - reuse_port: each worker gets its own listening socket and the kernel spreads new connections
   evenly; with one shared socket the 200 keep-alive connections of a rush landed 91/52/53/4 on
   four workers (one nearly idle, one with twice the queue: 744/s, p99 638 ms); with it 49/46/56/49
