@@ -6,6 +6,9 @@ gthread workers with ONE thread each and HTTP keep-alive (bench/README.md has th
 - gthread rather than sync for keep-alive: sync workers close every connection, and at 600+ sales/s
   the short-lived loopback connections filled the ephemeral port range (TIME_WAIT) and the rush
   collapsed; behind a proxy that keeps upstream connections alive the same holds.
+- served on the worker's main thread (jinju_portal/gunicorn_worker.py): with one thread, gthread's
+  hand-off to its pool and back cost as much as Django's middleware; and every waiting connection
+  is accepted at once, so none waits behind the others' requests at a cold start;
 - reuse_port: each worker gets its own listening socket and the kernel spreads new connections
   evenly; with one shared socket the 200 keep-alive connections of a rush landed 91/52/53/4 on
   four workers (one nearly idle, one with twice the queue: 744/s, p99 638 ms); with it 49/46/56/49
@@ -18,7 +21,8 @@ import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# gthread, but a one-thread worker serves requests on its main thread (jinju_portal/gunicorn_worker.py)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "jinju_portal.gunicorn_worker.InlineThreadWorker")
 threads = int(os.environ.get("GUNICORN_THREADS", 1))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", 1000))
 reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") == "1"

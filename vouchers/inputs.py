@@ -51,8 +51,11 @@ def clean_tranche_id(value) -> int:
     return value
 
 
+_CHANNELS = frozenset(Channel.values)  # Channel.values builds a new list on every call
+
+
 def clean_channel(value) -> str:
-    if value not in Channel.values:
+    if not isinstance(value, str) or value not in _CHANNELS:
         raise refuse("invalid_channel", choices=", ".join(Channel.values))
     return value
 

@@ -1,5 +1,6 @@
-"""The sale's per-session bookkeeping: cached plans are dropped every few seconds, and Django's
-per-request health check is skipped only for a session that has just answered a sale."""
+"""The sale's per-session bookkeeping: the statement is prepared once per session and its plans are
+kept, and Django's per-request health check is skipped only for a session that has just answered a
+sale."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,21 +17,28 @@ def buy(tranche, ci):
     return services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci=ci, face_value=10_000, channel="zeropay_app")
 
 
-def test_a_session_drops_its_cached_plans_once_replan_interval_passed_and_still_sells(monkeypatch):
+def test_a_session_prepares_the_sale_once_and_keeps_its_plans():
     tranche = TrancheFactory(medium="mobile")
     buy(tranche, "CI-1")  # prepares the statement in this session
-    with CaptureQueriesContext(connection) as fresh:
-        buy(tranche, "CI-2")
-    assert not any("DISCARD PLANS" in q["sql"] for q in fresh.captured_queries)
-
-    monkeypatch.setattr(session, "REPLAN_EVERY", 0.0)
-    with CaptureQueriesContext(connection) as due:
-        result = buy(tranche, "CI-3")
-    assert [q["sql"] for q in due.captured_queries if "DISCARD PLANS" in q["sql"]] == ["DISCARD PLANS"]
+    with CaptureQueriesContext(connection) as later:
+        result = buy(tranche, "CI-2")
+    sql = [q["sql"] for q in later.captured_queries]
+    assert not any(q.startswith("PREPARE") or "DISCARD" in q for q in sql)
     assert result.buyer_month_purchased == 10_000
-    # the prepared statement survives DISCARD PLANS: it is executed, not prepared again
-    assert not any(q["sql"].startswith("PREPARE") for q in due.captured_queries)
     assert_invariants()
+
+
+def test_autovacuum_takes_no_statistics_of_the_sales_tables_before_1000_changed_rows():
+    """Statistics of a tiny table turn cached key lookups into sequential scans (migration 0006)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
+                       [["vouchers_purchase", "vouchers_wallet", "vouchers_walletentry", "vouchers_citizen",
+                         "vouchers_monthlyusage"]])
+        options = dict(cursor.fetchall())
+    assert len(options) == 5
+    for table, opts in options.items():
+        assert {"autovacuum_analyze_threshold=1000", "autovacuum_vacuum_threshold=1000",
+                "autovacuum_vacuum_insert_threshold=1000"} <= set(opts or []), table
 
 
 def test_health_check_is_skipped_only_right_after_this_session_answered(monkeypatch):

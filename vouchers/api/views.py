@@ -127,7 +127,9 @@ class PurchaseCreateView(APIView):
             actor=api_client(request), buyer_name=data.get("buyer_name"),
             buyer_birth_year=data.get("buyer_birth_year"), idempotency_key=request.headers.get(HEADER, ""),
             idempotency=claim, now=now)
-        return Response(_purchase_body(result.as_dict()), status=status.HTTP_201_CREATED)
+        body = _purchase_body(result.as_dict()) if claim is None else {
+            **result.as_dict(), "created_at": claim.created_at_text}  # the same text, formatted once
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 def _own_purchase(request, pk) -> Purchase:

@@ -17,12 +17,11 @@ def fast_sql() -> bool:
 class SaleSession:
     """What the sale path knows about one database session (one per Django connection)."""
 
-    __slots__ = ("raw", "prepared", "replanned_at", "answered_at")
+    __slots__ = ("raw", "prepared", "answered_at")
 
-    def __init__(self, raw, now):
+    def __init__(self, raw):
         self.raw = raw
         self.prepared = set()
-        self.replanned_at = now
         self.answered_at = 0.0
 
 
@@ -45,20 +44,14 @@ def sale_session() -> SaleSession:
     raw = connection.connection
     session = getattr(connection, "_vouchers_session", None)
     if session is None or session.raw is not raw:  # a new database session: nothing is prepared in it yet
-        session = SaleSession(raw, time.monotonic())
+        session = SaleSession(raw)
         connection._vouchers_session = session
     return session
 
 
-# PostgreSQL caches plans per session: our prepared sale, and the foreign-key checks its INSERTs fire
-# (e.g. "is this purchase id in vouchers_purchase?"). A plan built while a table was (nearly) empty
-# scans it sequentially, and at a launch the purchase, wallet and ledger tables start empty and grow
-# by hundreds of rows a second; autovacuum's ANALYZE would invalidate those plans, but not within
-# the sale's first minute (and not at all where it is off). Measured: each foreign-key check of a
-# ledger line then read the whole purchase and wallet tables, and the rush decayed from ~700 to
-# ~350 sales/s in a minute. So every REPLAN_EVERY seconds a session drops its cached plans (DISCARD
-# PLANS keeps the prepared statements) and PostgreSQL replans them for the tables as they are now.
-REPLAN_EVERY = 5.0  # seconds
+# No periodic DISCARD PLANS: the sequential scans it used to cut short came from plans cached while
+# the planner's statistics said the tables were empty or tiny (bench/README.md, "seq scans");
+# migration vouchers/0006_launch_statistics keeps autovacuum from recording such statistics.
 
 
 def run(key, params) -> dict:
@@ -71,10 +64,6 @@ def run(key, params) -> dict:
     skip_health_check_if_fresh()
     with connection.cursor() as cursor:  # connects, or reconnects after a failed health check
         session = sale_session()
-        now = time.monotonic()
-        if now - session.replanned_at > REPLAN_EVERY:
-            cursor.execute("DISCARD PLANS")
-            session.replanned_at = now
         if name not in session.prepared:
             cursor.execute(prepare)  # PREPARE is not transactional: it survives a rollback
             session.prepared.add(name)
