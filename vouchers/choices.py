@@ -86,3 +86,5 @@ class EventKind(models.TextChoices):
     POLICY_CREATED = "policy_created", _("구매 한도 정책 추가")
     POLICY_CHANGED = "policy_changed", _("구매 한도 정책 변경")
     CITIZEN_LINKED = "citizen_linked", _("누리집 계정 연결")
+    NOTES_EXPIRED = "notes_expired", _("지류 상품권 유효기간 만료")
+    CREDIT_EXPIRED = "credit_expired", _("모바일 충전액 유효기간 만료")

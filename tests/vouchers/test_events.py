@@ -188,3 +188,20 @@ def test_an_event_outside_a_transaction_is_refused():
 
     with pytest.raises(RuntimeError):
         events.record("tranche_closed", now=timezone.now())
+
+
+def test_expiry_records_the_notes_run_and_each_wallets_expired_credit_once():
+    mobile, paper = TrancheFactory(medium="mobile"), TrancheFactory(medium="paper")
+    bought_at = mobile.opens_at + dt.timedelta(minutes=1)
+    sold = services.purchase_vouchers(tranche_id=mobile.pk, buyer_ci="CI-EXP-EV", face_value=50_000,
+                                      channel="zeropay_app", now=bought_at)
+    services.purchase_vouchers(tranche_id=paper.pk, buyer_ci="CI-EXP-EV", face_value=10_000, channel="branch",
+                               now=bought_at)
+    later = bought_at + dt.timedelta(days=365 * 5 + 2)
+    services.expire_notes_and_credits(now=later)
+    services.expire_notes_and_credits(now=later)  # nothing left: no second events
+    notes = only_event(kind="notes_expired")
+    assert notes.after == {"status": "expired", "notes": 1} and notes.actor == "system"
+    credit = only_event(kind="credit_expired")
+    assert (credit.citizen_id, credit.before, credit.after) == (
+        sold.citizen_id, {"balance": 50_000}, {"balance": 0, "expired": 50_000})

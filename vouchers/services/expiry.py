@@ -4,8 +4,9 @@ from django.db.models import Sum
 
 from jinju_portal import clock
 from vouchers import locks, months
-from vouchers.choices import EntryKind, NoteStatus, PurchaseStatus
+from vouchers.choices import EntryKind, EventKind, NoteStatus, PurchaseStatus
 from vouchers.models import PaperNote, WalletEntry
+from vouchers.services import events
 from vouchers.services.wallet import move_wallet
 
 
@@ -17,6 +18,9 @@ def expire_notes_and_credits(*, now=None) -> dict:
     with transaction.atomic():
         notes_expired = (PaperNote.objects.filter(status=NoteStatus.ISSUED, expires_at__lte=now)
                          .update(status=NoteStatus.EXPIRED, status_changed_at=now))
+        if notes_expired:  # one event for the run: the notes themselves carry status_changed_at
+            events.record(EventKind.NOTES_EXPIRED, now=now, before={"status": NoteStatus.ISSUED},
+                          after={"status": NoteStatus.EXPIRED, "notes": notes_expired})
     debited = 0
     wallet_ids = (WalletEntry.objects.filter(kind=EntryKind.PURCHASE, expires_at__lte=now)
                   .values_list("wallet_id", flat=True).distinct().order_by("wallet_id"))
@@ -32,7 +36,10 @@ def expire_notes_and_credits(*, now=None) -> dict:
             refunded = entries.filter(kind=EntryKind.REFUND).aggregate(s=Sum("amount", default=0))["s"]
             due = min(wallet.balance, max(expired_credit - (spent - refunded), 0))
             if due > 0:
-                move_wallet(citizen_id=wallet.citizen_id, amount=-due, kind=EntryKind.EXPIRY,
-                            reference=f"expiry:{months.seoul(now).date().isoformat()}", now=now)
+                entry = move_wallet(citizen_id=wallet.citizen_id, amount=-due, kind=EntryKind.EXPIRY,
+                                    reference=f"expiry:{months.seoul(now).date().isoformat()}", now=now)
+                events.record(EventKind.CREDIT_EXPIRED, now=now, citizen_id=wallet.citizen_id,
+                              before={"balance": wallet.balance}, after={"balance": entry.balance_after,
+                                                                         "expired": due})
                 debited += due
     return {"notes_expired": notes_expired, "credit_expired": debited}
