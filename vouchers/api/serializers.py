@@ -51,46 +51,25 @@ class _Cleaned(_Strict):
             raise serializers.ValidationError(exc.detail, code=exc.code) from None
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class BuyerCiField(_Cleaned):
-    code = "invalid_buyer"
-    message = f"buyer_ci는 1–{MAX_BUYER_CI}자의 인쇄 가능한 문자여야 합니다."
-    cleaner = staticmethod(inputs.clean_buyer_ci)
+def _cleaned(name, cleaner, *, code, message, schema_type):
+    """A `_Cleaned` field class for one shared cleaner; `message` is for a missing or null value."""
+    return extend_schema_field(schema_type)(type(name, (_Cleaned,), {
+        "code": code, "message": message, "cleaner": staticmethod(cleaner)}))
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class BuyerNameField(_Cleaned):
-    code = "invalid_buyer"
-    message = f"buyer_name은 {MAX_NAME}자 이하의 인쇄 가능한 문자여야 합니다."
-    cleaner = staticmethod(inputs.clean_buyer_name)
-
-
-@extend_schema_field(OpenApiTypes.INT64)
-class FaceValueField(_Cleaned):
-    code = "invalid_face_value"
-    message = "face_value는 1원 이상의 정수(원)여야 합니다."
-    cleaner = staticmethod(inputs.clean_face_value)
-
-
-@extend_schema_field(OpenApiTypes.INT64)
-class TrancheIdField(_Cleaned):
-    code = "invalid_tranche"
-    message = "tranche는 있는 발행 회차의 id(정수)여야 합니다."
-    cleaner = staticmethod(inputs.clean_tranche_id)
-
-
-@extend_schema_field(OpenApiTypes.INT64)
-class QuotaField(_Cleaned):
-    code = "invalid_quota"
-    message = "quota는 1원 이상 10^15원 이하의 정수여야 합니다."
-    cleaner = staticmethod(inputs.clean_quota)
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class BirthYearField(_Cleaned):
-    code = "invalid_buyer"
-    message = "buyer_birth_year는 1900년부터 올해 사이의 연도여야 합니다."
-    cleaner = staticmethod(lambda value: inputs.clean_birth_year(value, timezone.now()))
+BuyerCiField = _cleaned("BuyerCiField", inputs.clean_buyer_ci, code="invalid_buyer", schema_type=OpenApiTypes.STR,
+                        message=f"buyer_ci는 1–{MAX_BUYER_CI}자의 인쇄 가능한 문자여야 합니다.")
+BuyerNameField = _cleaned("BuyerNameField", inputs.clean_buyer_name, code="invalid_buyer",
+                          schema_type=OpenApiTypes.STR, message=f"buyer_name은 {MAX_NAME}자 이하의 인쇄 가능한 문자여야 합니다.")
+FaceValueField = _cleaned("FaceValueField", inputs.clean_face_value, code="invalid_face_value",
+                          schema_type=OpenApiTypes.INT64, message="face_value는 1원 이상의 정수(원)여야 합니다.")
+TrancheIdField = _cleaned("TrancheIdField", inputs.clean_tranche_id, code="invalid_tranche",
+                          schema_type=OpenApiTypes.INT64, message="tranche는 있는 발행 회차의 id(정수)여야 합니다.")
+QuotaField = _cleaned("QuotaField", inputs.clean_quota, code="invalid_quota", schema_type=OpenApiTypes.INT64,
+                      message="quota는 1원 이상 10^15원 이하의 정수여야 합니다.")
+BirthYearField = _cleaned("BirthYearField", lambda value: inputs.clean_birth_year(value, timezone.now()),
+                          code="invalid_buyer", schema_type=OpenApiTypes.INT,
+                          message="buyer_birth_year는 1900년부터 올해 사이의 연도여야 합니다.")
 
 
 class PurchaseCreateSerializer(serializers.Serializer):
