@@ -1,14 +1,17 @@
 """Reads of the vouchers app: limits in force, a buyer's month, plan progress, purchase answers."""
 from dataclasses import dataclass
 
-from django.db.models import Count, Sum
+from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Greatest
 
 from jinju_portal import clock
 from jinju_portal.identity import hash_identity
 from vouchers import months, rules
-from vouchers.choices import Medium, NoteStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, MonthlyUsage, Purchase,
-                             Tranche, Wallet)
+from vouchers.choices import Medium, MerchantStatus, NoteStatus
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MonthlyUsage,
+                             Purchase, Tranche, Wallet)
 
 
 @dataclass(frozen=True)
@@ -156,3 +159,39 @@ def cancel_refusal(*, purchase, user, now=None) -> str | None:
     refusal = rules.cancel_refusal(purchase=purchase, now=clock.now_or(now), notes_used=notes_used,
                                    wallet_balance=balance)
     return refusal.split(".", 1)[0] if refusal else None
+
+
+# --- the merchant directory ----------------------------------------------------------------------
+
+# How close a name must be to the typed text to be listed (besides containing it). Korean names are
+# short and pg_trgm's trigrams are of syllables, so one wrong syllable of 진주식당 (진주싱당) already
+# falls to a similarity of 0.25: the bars sit lower than pg_trgm's defaults (0.3 and 0.6).
+DIRECTORY_SIMILARITY = 0.2
+DIRECTORY_WORD_SIMILARITY = 0.3
+
+
+def merchant_directory(*, q=None, accepts=None, category=None, dong=None):
+    """Approved merchants for the public directory, filtered (arguments as clean_directory_filters
+    returns them). With `q`, names that contain it or are near it (pg_trgm similarity and word
+    similarity, typo-tolerant) are listed, nearest first: the exact name, then names starting with
+    it, then names containing it, then by trigram closeness. Off PostgreSQL `q` is a plain
+    case-insensitive containment, prefixes first."""
+    merchants = Merchant.objects.filter(status=MerchantStatus.APPROVED).select_related("category")
+    if accepts:
+        merchants = merchants.filter(**{accepts: True})
+    if category:
+        merchants = merchants.filter(category__code=category)
+    if dong:
+        merchants = merchants.filter(dong=dong)
+    if not q:
+        return merchants.order_by("name", "id")
+    rank = Case(When(name=q, then=Value(3)), When(name__startswith=q, then=Value(2)),
+                When(name__contains=q, then=Value(1)), default=Value(0), output_field=IntegerField())
+    if connection.vendor != "postgresql":
+        return merchants.filter(name__icontains=q).annotate(rank=rank).order_by("-rank", "name", "id")
+    merchants = merchants.annotate(similarity=TrigramSimilarity("name", q),
+                                   word_similarity=TrigramWordSimilarity(q, "name"), rank=rank)
+    merchants = merchants.filter(Q(name__contains=q) | Q(similarity__gte=DIRECTORY_SIMILARITY)
+                                 | Q(word_similarity__gte=DIRECTORY_WORD_SIMILARITY))
+    return merchants.annotate(closeness=Greatest("similarity", "word_similarity")).order_by(
+        "-rank", "-closeness", "name", "id")
