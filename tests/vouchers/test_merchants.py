@@ -367,6 +367,18 @@ def test_bad_filters_are_400_invalid_filter(api, shops, params, field):
     assert body["code"] == "invalid_filter" and field in body["fields"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_search_thresholds_end_with_the_request_and_never_leak_into_the_connection(api):
+    from django.db import connection
+
+    MerchantFactory(name="진주식당")
+    assert _names(api.get(DIRECTORY, {"q": "진주싱당"})) == ["진주식당"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('pg_trgm.similarity_threshold', true)")
+        (value,) = cursor.fetchone()
+    assert value in (None, "", "0.3")  # pg_trgm's default, or not loaded in this session at all
+
+
 def test_the_directory_uses_the_trigram_index_for_the_name():
     from django.db import connection
 

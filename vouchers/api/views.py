@@ -205,3 +205,7 @@ class MerchantDirectoryView(generics.ListAPIView):
     def get_queryset(self):
         filters = inputs.clean_directory_filters(self.request.query_params)
         return selectors.merchant_directory(**filters)
+
+    def list(self, request, *args, **kwargs):
+        with selectors.directory_search():  # the count and the page under the directory's pg_trgm thresholds
+            return super().list(request, *args, **kwargs)
