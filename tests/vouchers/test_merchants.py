@@ -263,9 +263,8 @@ def test_update_records_the_changed_fields_only_and_nothing_when_nothing_changed
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_two_clerks_approving_and_cancelling_at_once_end_consistent_with_exactly_the_right_events():
-    merchant = _register()
-    for _round in range(5):
-        Merchant.objects.filter(pk=merchant.pk).update(status="pending")
+    for n in range(5):  # five pending merchants, each raced once
+        merchant = _register(valid_business_number(100 + n))
         before = VoucherEvent.objects.count()
         results = race(lambda action: action(), [
             (lambda: services.approve_merchant(merchant_id=merchant.pk, actor=None),),

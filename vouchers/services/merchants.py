@@ -169,7 +169,7 @@ def cancel_merchant(*, merchant_id, reason, illegal_exchange: bool = False, acto
     now = clock.now_or(now)
     reason = inputs.clean_reason(reason)
     if not isinstance(illegal_exchange, bool):
-        raise refuse("invalid_reason", {"illegal_exchange": ["true 또는 false"]}, max=inputs.MAX_REASON)
+        raise TypeError("illegal_exchange is True or False")  # a caller's bug, not a clerk's input
     merchant = _locked(merchant_id)
     extra = {"cancelled_for_illegal_exchange": True, "illegal_exchange_cancelled_at": now} if illegal_exchange else {}
     return _move(merchant, MerchantStatus.CANCELLED, action="cancel", kind=EventKind.MERCHANT_CANCELLED,
