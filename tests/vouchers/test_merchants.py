@@ -293,6 +293,26 @@ def test_two_clerks_approving_the_same_merchant_approve_it_once():
     assert _kinds(merchant) == ["merchant_registered", "merchant_approved"]
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_category_excluded_while_a_clerk_approves_is_seen_by_one_or_the_other():
+    for n in range(5):
+        category = MerchantCategoryFactory(code=f"race_{n}")
+        merchant = _register(valid_business_number(200 + n), category=category)
+        results = race(lambda action: action(), [
+            (lambda: services.approve_merchant(merchant_id=merchant.pk, actor=None),),
+            (lambda: services.update_merchant_category(category_id=category.pk, actor=None,
+                                                       changes={"excluded": True, "excluded_reason": "사행성"}),),
+        ])
+        merchant.refresh_from_db()
+        assert results[1][0] == "ok", results
+        if results[0][0] == "ok":  # approved first; the exclusion came after (staff then act on it)
+            assert merchant.status == "approved"
+        else:
+            assert results[0] == ("err", "merchant_category_excluded") and merchant.status == "pending"
+            assert _kinds(merchant) == ["merchant_registered"]
+
+
 # --- the directory -------------------------------------------------------------------------------
 
 @pytest.fixture
