@@ -35,3 +35,16 @@ DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};
 DROP FUNCTION IF EXISTS {table}_append_only();
 """
     return forward, backward
+
+
+class PostgresOnlyAddIndex(migrations.AddIndex):
+    """AddIndex for a PostgreSQL index type (a GIN trigram index): the model state has the index on
+    every engine (so makemigrations stays clean); only PostgreSQL builds it."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -7,6 +7,7 @@ paginator estimates an unfiltered count from PostgreSQL's statistics.
 """
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Sum
@@ -21,12 +22,14 @@ from import_export import fields, resources
 from import_export.admin import ExportMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from jinju_portal import bizno
 from jinju_portal.errors import ServiceError
 from jinju_portal.identity import hash_identity
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
-from vouchers import months, services
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, MonthlyIssuanceReport, PaperNote, PaymentRefund,
-                             Purchase, Reservation, Tranche, VoucherEvent, Wallet, WalletEntry)
+from vouchers import inputs, months, services
+from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MonthlyIssuanceReport,
+                             PaperNote, PaymentRefund, Purchase, Reservation, Tranche, VoucherEvent, Wallet,
+                             WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -502,12 +505,184 @@ class MonthlyIssuanceReportAdmin(ReadOnlyAdmin):
 class VoucherEventAdmin(ReadOnlyAdmin):
     """Every state change in vouchers, who did it, before and after (written by the services)."""
 
-    list_display = ("at", "kind", "actor", "tranche", "purchase", "reservation", "refund", "policy", "plan")
+    list_display = ("at", "kind", "actor", "tranche", "purchase", "reservation", "refund", "policy", "plan",
+                    "merchant")
     list_filter = ("kind",)
-    list_select_related = ("tranche", "purchase", "reservation", "refund", "policy", "plan")
-    search_fields = ("=purchase__id", "=reservation__id", "=refund__id", "actor")
+    list_select_related = ("tranche", "purchase", "reservation", "refund", "policy", "plan", "merchant")
+    search_fields = ("=purchase__id", "=reservation__id", "=refund__id", "=merchant__code", "actor")
     readonly_fields = ("at", "kind", "actor", "user", "api_client", "tranche", "plan", "policy", "purchase",
-                       "reservation", "refund", "citizen", "before", "after", "note")
+                       "reservation", "refund", "citizen", "merchant", "category", "before", "after", "note")
     show_full_result_count = False
     paginator = LargeTablePaginator
     date_hierarchy = "at"
+
+
+# --- merchants (가맹점) and their categories --------------------------------------------------------
+
+class MerchantCategoryForm(ServiceForm):
+    class Meta:
+        model = MerchantCategory
+        fields = ("code", "name", "excluded", "excluded_reason")
+
+    def run_service(self, data):
+        if self.instance.pk is None:
+            return services.create_merchant_category(code=data["code"], name=data["name"], excluded=data["excluded"],
+                                                     excluded_reason=data["excluded_reason"], actor=self.user)
+        return services.update_merchant_category(category_id=self.instance.pk,
+                                                 changes=self.values(services.CATEGORY_EDITABLE), actor=self.user)
+
+
+@admin.register(MerchantCategory)
+class MerchantCategoryAdmin(TrailMixin, ServiceFormAdmin):
+    """The industries, with the excluded list (FACTS.md) staff keep: an excluded category's merchants
+    are refused at approval."""
+
+    form = MerchantCategoryForm
+    list_display = ("code", "name", "excluded", "excluded_reason")
+    list_filter = ("excluded",)
+    search_fields = ("code", "name")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    def get_fields(self, request, obj=None):
+        return ("code", "name", "excluded", "excluded_reason")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # merchants hang on it: rename it or put it on the excluded list
+
+
+class BusinessNumberField(forms.CharField):
+    """Typed as 220-81-62517 or bare digits; cleaned by the shared cleaner (check digit)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=20, label=_("사업자등록번호"), help_text=_("XXX-XX-XXXXX (검증번호 확인)"),
+                         **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        try:
+            return inputs.clean_business_number(value)
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.detail, code=exc.code) from None
+
+
+class MerchantAddForm(ServiceForm):
+    business_number = BusinessNumberField()
+
+    class Meta:
+        model = Merchant
+        fields = ("business_number", "name", "category", "address", "dong", "phone", "representative",
+                  "annual_revenue", "accepts_paper", "accepts_mobile")
+
+    def validate_unique(self):
+        pass  # the service decides: a duplicate is refused, a cancelled merchant registers again
+
+    def run_service(self, data):
+        return services.register_merchant(**{k: data[k] for k in self.Meta.fields}, actor=self.user)
+
+
+class MerchantChangeForm(ServiceForm):
+    class Meta:
+        model = Merchant
+        fields = services.MERCHANT_EDITABLE
+
+    def run_service(self, data):
+        return services.update_merchant(merchant_id=self.instance.pk,
+                                        changes=self.values(services.MERCHANT_EDITABLE), actor=self.user)
+
+
+class MerchantActionForm(helpers.ActionForm):
+    reason = forms.CharField(label=_("사유"), required=False, max_length=inputs.MAX_REASON,
+                             help_text=_("정지·해지에는 사유가 필요합니다."))
+
+
+@admin.register(Merchant)
+class MerchantAdmin(TrailMixin, ServiceFormAdmin):
+    """Merchants: registered and changed through the services; approved, suspended and cancelled by
+    the actions (with the reason typed beside them); every change on the trail; never deleted."""
+
+    list_display = ("name", "code", "business_number_display", "category", "dong", "accepts_paper", "accepts_mobile",
+                    "status", "status_changed_at")
+    list_filter = ("status", "category", "dong", "accepts_paper", "accepts_mobile", "cancelled_for_illegal_exchange")
+    list_select_related = ("category",)
+    search_fields = ("name", "=code", "=business_number")
+    search_help_text = _("상호(일부), 가맹점 코드 또는 사업자등록번호")
+    show_full_result_count = False
+    list_per_page = 100
+    action_form = MerchantActionForm
+    actions = ["approve", "suspend", "cancel", "cancel_illegal_exchange"]
+    STATUS_FIELDS = ("code", "status", "status_reason", "status_changed_at", "cancelled_for_illegal_exchange",
+                     "illegal_exchange_cancelled_at", "created_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = MerchantAddForm if obj is None else MerchantChangeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return MerchantAddForm.Meta.fields
+        return ("business_number_display", *services.MERCHANT_EDITABLE, *self.STATUS_FIELDS, "trail")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("business_number_display", *self.STATUS_FIELDS, "trail")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # payments and history hang on a merchant: cancel it instead
+
+    def get_search_results(self, request, queryset, search_term):
+        number = bizno.normalize(search_term.strip())
+        if len(number) == 10 and number.isascii() and number.isdigit():
+            return queryset.filter(business_number=number), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("사업자등록번호"), ordering="business_number")
+    def business_number_display(self, obj):
+        return bizno.format_number(obj.business_number)
+
+    def _each(self, request, queryset, call, done_message):
+        done, refused = 0, []
+        for merchant in queryset.order_by("pk"):
+            try:
+                call(merchant.pk)
+            except ServiceError as exc:
+                refused.append(f"{merchant.name} ({merchant.code}): {exc.detail}")
+            else:
+                done += 1
+        if done:
+            self.message_user(request, done_message % {"n": done}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.ERROR)
+
+    def _reason(self, request):
+        return request.POST.get("reason", "")
+
+    @admin.action(description=_("선택한 가맹점 승인"), permissions=["change"])
+    def approve(self, request, queryset):
+        reason = self._reason(request)
+        self._each(request, queryset, lambda pk: services.approve_merchant(merchant_id=pk, reason=reason,
+                                                                           actor=request.user),
+                   _("가맹점 %(n)d곳을 승인했습니다."))
+
+    @admin.action(description=_("선택한 가맹점 정지 (사유 필요)"), permissions=["change"])
+    def suspend(self, request, queryset):
+        reason = self._reason(request)
+        self._each(request, queryset, lambda pk: services.suspend_merchant(merchant_id=pk, reason=reason,
+                                                                           actor=request.user),
+                   _("가맹점 %(n)d곳을 정지했습니다."))
+
+    @admin.action(description=_("선택한 가맹점 해지 (사유 필요)"), permissions=["change"])
+    def cancel(self, request, queryset):
+        reason = self._reason(request)
+        self._each(request, queryset, lambda pk: services.cancel_merchant(merchant_id=pk, reason=reason,
+                                                                          actor=request.user),
+                   _("가맹점 %(n)d곳을 해지했습니다."))
+
+    @admin.action(description=_("선택한 가맹점 불법 환전으로 해지 (1년 재등록 금지, 사유 필요)"), permissions=["change"])
+    def cancel_illegal_exchange(self, request, queryset):
+        reason = self._reason(request)
+        self._each(request, queryset, lambda pk: services.cancel_merchant(merchant_id=pk, reason=reason,
+                                                                          illegal_exchange=True, actor=request.user),
+                   _("가맹점 %(n)d곳을 불법 환전으로 해지했습니다."))

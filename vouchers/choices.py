@@ -88,3 +88,28 @@ class EventKind(models.TextChoices):
     CITIZEN_LINKED = "citizen_linked", _("누리집 계정 연결")
     NOTES_EXPIRED = "notes_expired", _("지류 상품권 유효기간 만료")
     CREDIT_EXPIRED = "credit_expired", _("모바일 충전액 유효기간 만료")
+    MERCHANT_REGISTERED = "merchant_registered", _("가맹점 등록 신청")
+    MERCHANT_REREGISTERED = "merchant_reregistered", _("해지 가맹점 재등록 신청")
+    MERCHANT_APPROVED = "merchant_approved", _("가맹점 승인")
+    MERCHANT_SUSPENDED = "merchant_suspended", _("가맹점 정지")
+    MERCHANT_CANCELLED = "merchant_cancelled", _("가맹점 해지")
+    MERCHANT_CHANGED = "merchant_changed", _("가맹점 정보 변경")
+    CATEGORY_CREATED = "category_created", _("업종 추가")
+    CATEGORY_CHANGED = "category_changed", _("업종 변경")
+
+
+class MerchantStatus(models.TextChoices):
+    PENDING = "pending", _("승인 대기")
+    APPROVED = "approved", _("승인")
+    SUSPENDED = "suspended", _("정지")
+    CANCELLED = "cancelled", _("해지")
+
+
+# Which status a merchant may move to from each status. A cancelled merchant is history: it comes
+# back only by registering again (register_merchant), after the ban if it was cancelled for illegal exchange.
+MERCHANT_TRANSITIONS = {
+    MerchantStatus.PENDING: {MerchantStatus.APPROVED, MerchantStatus.CANCELLED},
+    MerchantStatus.APPROVED: {MerchantStatus.SUSPENDED, MerchantStatus.CANCELLED},
+    MerchantStatus.SUSPENDED: {MerchantStatus.APPROVED, MerchantStatus.CANCELLED},
+    MerchantStatus.CANCELLED: set(),
+}

@@ -25,6 +25,11 @@ class Code(StrEnum):
     INVALID_POLICY = "invalid_policy"
     INVALID_REFERENCE = "invalid_reference"
     AMOUNT_MISMATCH = "amount_mismatch"
+    INVALID_BUSINESS_NUMBER = "invalid_business_number"
+    INVALID_MERCHANT = "invalid_merchant"
+    INVALID_CATEGORY = "invalid_category"
+    INVALID_REASON = "invalid_reason"
+    INVALID_FILTER = "invalid_filter"
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -44,12 +49,18 @@ class Code(StrEnum):
     POLICY_IN_FORCE = "policy_in_force"
     REFUND_DONE = "refund_done"
     INSUFFICIENT_BALANCE = "insufficient_balance"
+    MERCHANT_ALREADY_REGISTERED = "merchant_already_registered"
+    MERCHANT_BANNED = "merchant_banned"  # cancelled for illegal exchange less than a year ago
+    MERCHANT_REVENUE_OVER_LIMIT = "merchant_revenue_over_limit"
+    MERCHANT_CATEGORY_EXCLUDED = "merchant_category_excluded"
+    MERCHANT_STATUS_CONFLICT = "merchant_status_conflict"
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
 _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.INVALID_CHANNEL, Code.INVALID_MEDIUM,
         Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
-        Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH}
+        Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
+        Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER}
 
 STATUS = {code: 400 if code in _400 else 404 if code == Code.NOT_FOUND else 409 for code in Code}
 
@@ -106,6 +117,35 @@ MESSAGES = {
     "refund_done": _("이미 환불된 결제입니다."),
     "insufficient_balance": _("지갑 잔액이 부족합니다."),
     "idempotent_replay": _("이미 처리된 요청입니다."),
+    # merchants (가맹점)
+    "invalid_business_number": _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
+    "invalid_merchant": _("가맹점 정보가 올바르지 않습니다."),
+    "invalid_merchant.text": _("%(field)s은(는) 1–%(max)d자의 인쇄 가능한 문자여야 합니다."),
+    "invalid_merchant.optional_text": _("%(field)s은(는) %(max)d자 이하의 인쇄 가능한 문자여야 합니다."),
+    "invalid_merchant.revenue": _("연 매출액은 0원 이상의 정수(원)여야 합니다."),
+    "invalid_merchant.accepts": _("지류와 모바일 중 하나 이상은 받아야 합니다."),
+    "invalid_category": _("업종을 찾을 수 없습니다."),
+    "invalid_category.code": _("업종 코드는 1–%(max)d자의 영문 소문자·숫자·밑줄이어야 합니다."),
+    "invalid_category.name": _("업종 이름은 1–%(max)d자여야 합니다."),
+    "invalid_category.exists": _("같은 코드의 업종이 이미 있습니다."),
+    "invalid_category.reason_needed": _("제외 업종에는 제외 사유를 적어 주세요."),
+    "invalid_reason": _("사유를 1–%(max)d자로 적어 주세요."),
+    "invalid_filter": _("검색 조건이 올바르지 않습니다."),
+    "invalid_filter.q": _("q는 %(max)d자 이하로 입력해 주세요."),
+    "invalid_filter.accepts": _("accepts는 paper 또는 mobile 이어야 합니다."),
+    "invalid_filter.category": _("없는 업종입니다: %(value)s"),
+    "invalid_filter.dong": _("dong은 %(max)d자 이하로 입력해 주세요."),
+    "not_found.merchant": _("가맹점을 찾을 수 없습니다."),
+    "not_found.category": _("업종을 찾을 수 없습니다."),
+    "merchant_already_registered": _("이미 등록된 사업자등록번호입니다 (%(business_number)s)."),
+    "merchant_banned": _("상품권 불법 환전(깡)으로 해지된 가맹점은 1년 동안 다시 등록할 수 없습니다. "
+                         "%(until)s부터 다시 신청할 수 있습니다."),
+    "merchant_revenue_over_limit": _("연 매출액 %(revenue)s이 가맹점 기준 %(limit)s을 넘어 승인할 수 없습니다."),
+    "merchant_category_excluded": _("가맹 제외 업종(%(category)s)이라 승인할 수 없습니다: %(reason)s"),
+    "merchant_status_conflict": _("지금 상태(%(status)s)에서는 할 수 없는 처리입니다."),
+    "merchant_status_conflict.approve": _("%(status)s 상태의 가맹점은 승인할 수 없습니다."),
+    "merchant_status_conflict.suspend": _("%(status)s 상태의 가맹점은 정지할 수 없습니다. 승인된 가맹점만 정지합니다."),
+    "merchant_status_conflict.cancel": _("이미 해지된 가맹점입니다."),
 }
 
 

@@ -1,13 +1,16 @@
 """Input cleaners shared by every entry point (API serializers, web forms, admin, seed, benchmark):
 each returns the clean value or raises InvalidInput with the API.md code. They write nothing, so
 serializers and selectors use them without importing services (which re-export them)."""
+import re
+
 from django.conf import settings
 
+from jinju_portal import bizno
 from jinju_portal.money import MAX_KRW
 from vouchers import months, rules
-from vouchers.choices import Channel
+from vouchers.choices import Channel, Medium
 from vouchers.errors import refuse
-from vouchers.models import Tranche
+from vouchers.models import Merchant, MerchantCategory, Tranche
 
 
 def clean_face_value(value) -> int:
@@ -89,3 +92,127 @@ def tranche_medium(tranche_id: int) -> str:
 
 def forget_tranche_media() -> None:
     _MEDIUM_CACHE.clear()
+
+
+# --- merchants (가맹점) --------------------------------------------------------------------------------
+
+def clean_business_number(value) -> str:
+    """'220-81-62517' (or with spaces, or bare digits) -> '2208162517'; a wrong check digit → 400."""
+    if not isinstance(value, str) or len(value) > 20 or not bizno.is_valid(value):
+        raise refuse("invalid_business_number",
+                     {"business_number": [refuse("invalid_business_number").detail]})
+    return bizno.normalize(value)
+
+
+# field name → (Korean label, max length, required)
+MERCHANT_TEXT = {
+    "name": ("상호", Merchant._meta.get_field("name").max_length, True),
+    "address": ("주소", Merchant._meta.get_field("address").max_length, True),
+    "dong": ("읍면동", Merchant._meta.get_field("dong").max_length, True),
+    "representative": ("대표자", Merchant._meta.get_field("representative").max_length, True),
+    "phone": ("전화번호", Merchant._meta.get_field("phone").max_length, False),
+}
+
+
+def clean_merchant_text(field: str, value) -> str:
+    """A merchant's descriptive text: printable, trimmed, within its column (phone may be empty)."""
+    label, max_length, required = MERCHANT_TEXT[field]
+    text = value.strip() if isinstance(value, str) else None
+    if value is None and not required:
+        text = ""
+    if text is None or len(text) > max_length or not text.isprintable() or (required and not text):
+        key = "invalid_merchant.text" if required else "invalid_merchant.optional_text"
+        raise refuse(key, {field: [refuse(key, field=label, max=max_length).detail]}, field=label, max=max_length)
+    return text
+
+
+def clean_annual_revenue(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_KRW:
+        raise refuse("invalid_merchant.revenue", {"annual_revenue": [refuse("invalid_merchant.revenue").detail]})
+    return value
+
+
+def clean_accepts(*, accepts_paper, accepts_mobile) -> tuple[bool, bool]:
+    if not isinstance(accepts_paper, bool) or not isinstance(accepts_mobile, bool) or not (
+            accepts_paper or accepts_mobile):
+        detail = refuse("invalid_merchant.accepts").detail
+        raise refuse("invalid_merchant.accepts", {"accepts_paper": [detail], "accepts_mobile": [detail]})
+    return accepts_paper, accepts_mobile
+
+
+def clean_category(value) -> MerchantCategory:
+    """A category given as the row, its id or its code; unknown → 400 invalid_category."""
+    if isinstance(value, MerchantCategory):
+        return value
+    category = None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_KRW:
+        category = MerchantCategory.objects.filter(pk=value).first()
+    elif isinstance(value, str) and 0 < len(value) <= 32:
+        category = MerchantCategory.objects.filter(code=value).first()
+    if category is None:
+        raise refuse("invalid_category", {"category": [refuse("invalid_category").detail]})
+    return category
+
+
+CATEGORY_CODE = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def clean_category_code(value) -> str:
+    if not isinstance(value, str) or not CATEGORY_CODE.fullmatch(value):
+        raise refuse("invalid_category.code", {"code": [refuse("invalid_category.code", max=32).detail]}, max=32)
+    return value
+
+
+def clean_category_name(value) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not 0 < len(text) <= 100 or not text.isprintable():
+        raise refuse("invalid_category.name", {"name": [refuse("invalid_category.name", max=100).detail]}, max=100)
+    return text
+
+
+MAX_REASON = 200
+
+
+def clean_reason(value, *, required=True) -> str:
+    """Why a clerk suspends or cancels (kept on the merchant and in the trail)."""
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) > MAX_REASON or not text.isprintable() or (required and not text):
+        raise refuse("invalid_reason", {"reason": [refuse("invalid_reason", max=MAX_REASON).detail]},
+                     max=MAX_REASON)
+    return text
+
+
+MAX_QUERY = 50
+_ACCEPTS = {Medium.PAPER.value: "accepts_paper", Medium.MOBILE.value: "accepts_mobile"}
+
+
+def clean_directory_filters(params) -> dict:
+    """The directory's query string: q (≤ 50 characters), accepts=paper|mobile, category (a code),
+    dong (≤ 20 characters). Blank values are ignored; anything else wrong → 400 invalid_filter."""
+    out = {}
+    q = (params.get("q") or "").strip()
+    if q:
+        if len(q) > MAX_QUERY or not q.isprintable():
+            raise refuse("invalid_filter.q", {"q": [refuse("invalid_filter.q", max=MAX_QUERY).detail]},
+                         max=MAX_QUERY)
+        out["q"] = q
+    accepts = (params.get("accepts") or "").strip()
+    if accepts:
+        if accepts not in _ACCEPTS:
+            raise refuse("invalid_filter.accepts", {"accepts": [refuse("invalid_filter.accepts").detail]})
+        out["accepts"] = _ACCEPTS[accepts]
+    category = (params.get("category") or "").strip()
+    if category:
+        if not CATEGORY_CODE.fullmatch(category) or not MerchantCategory.objects.filter(code=category).exists():
+            shown = category[:32]
+            raise refuse("invalid_filter.category",
+                         {"category": [refuse("invalid_filter.category", value=shown).detail]}, value=shown)
+        out["category"] = category
+    dong = (params.get("dong") or "").strip()
+    if dong:
+        max_dong = Merchant._meta.get_field("dong").max_length
+        if len(dong) > max_dong or not dong.isprintable():
+            raise refuse("invalid_filter.dong", {"dong": [refuse("invalid_filter.dong", max=max_dong).detail]},
+                         max=max_dong)
+        out["dong"] = dong
+    return out

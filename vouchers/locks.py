@@ -9,8 +9,12 @@ Every transaction that takes more than one of these row locks takes them in this
 and several rows of one kind in primary-key order. The one-statement sale (vouchers/db/sql.py)
 follows the same order inside its CTEs (u → t → w). Taking the tranche before a usage row would
 deadlock against a concurrent sale, which holds its usage row while it waits for the tranche.
+
+Merchants' own changes (services/merchants.py) lock the merchant, then its category (so a category
+made excluded while a clerk approves one of its merchants is seen by one or the other); a category
+change locks the category alone. Neither is taken together with the three above.
 """
-from vouchers.models import MonthlyUsage, Tranche, Wallet
+from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Tranche, Wallet
 
 ORDER = ("usage", "tranche", "wallet")
 
@@ -36,3 +40,12 @@ def wallet(*, citizen_id):
 
 def wallet_by_pk(pk):
     return Wallet.objects.select_for_update().get(pk=pk)
+
+
+def merchant(merchant_id):
+    """A merchant row (None if there is none); then, if needed, its category."""
+    return Merchant.objects.select_for_update().filter(pk=merchant_id).first()
+
+
+def category(category_id):
+    return MerchantCategory.objects.select_for_update().filter(pk=category_id).first()

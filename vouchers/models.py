@@ -2,14 +2,15 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from vouchers.choices import (Channel, EntryKind, EventKind, Medium, NoteStatus, PlanLayout, PurchaseStatus,
-                              RefundReason, RefundStatus, ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, EventKind, Medium, MerchantStatus, NoteStatus, PlanLayout,
+                              PurchaseStatus, RefundReason, RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -423,6 +424,78 @@ class MonthlyIssuanceReport(models.Model):
         return f"{self.month} {self.get_medium_display()}"
 
 
+class MerchantCategory(models.Model):
+    """An industry (업종). Staff keep the excluded list (FACTS.md: gambling and other restricted
+    industries, large marts and hospitals, company-run convenience stores) in the admin."""
+
+    code = models.CharField(_("업종 코드"), max_length=32, unique=True)
+    name = models.CharField(_("업종 이름"), max_length=100)
+    excluded = models.BooleanField(_("가맹 제외 업종"), default=False)
+    excluded_reason = models.CharField(_("제외 사유"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("가맹점 업종")
+        verbose_name_plural = _("가맹점 업종")
+        ordering = ["excluded", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(excluded=False) | ~Q(excluded_reason=""),
+                                   name="merchantcategory_excluded_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({_('제외')})" if self.excluded else self.name
+
+
+class Merchant(models.Model):
+    """A shop that takes Jinju Love vouchers (가맹점): one per business number. Its status moves by
+    the services only (MERCHANT_TRANSITIONS); no running balance lives here (DESIGN.md invariant 4a):
+    what it was paid is summed from the payments."""
+
+    business_number = models.CharField(_("사업자등록번호"), max_length=10, unique=True,
+                                       help_text=_("숫자 10자리 (검증번호 확인)"))
+    name = models.CharField(_("상호"), max_length=100)
+    category = models.ForeignKey(MerchantCategory, verbose_name=_("업종"), on_delete=models.PROTECT,
+                                 related_name="merchants")
+    address = models.CharField(_("주소"), max_length=200)
+    dong = models.CharField(_("읍면동"), max_length=20)
+    phone = models.CharField(_("전화번호"), max_length=20, blank=True, default="")
+    representative = models.CharField(_("대표자"), max_length=50)
+    annual_revenue = models.PositiveBigIntegerField(_("연 매출액"))
+    accepts_paper = models.BooleanField(_("지류 취급"), default=False)
+    accepts_mobile = models.BooleanField(_("모바일 취급"), default=False)
+    code = models.CharField(_("가맹점 코드"), max_length=8, unique=True, editable=False,
+                            help_text=_("QR 포스터에 인쇄하는 공개 코드"))
+    status = models.CharField(_("상태"), max_length=10, choices=MerchantStatus.choices,
+                              default=MerchantStatus.PENDING)
+    status_reason = models.CharField(_("상태 사유"), max_length=200, blank=True, default="")
+    status_changed_at = models.DateTimeField(_("상태 변경일시"), null=True, blank=True)
+    cancelled_for_illegal_exchange = models.BooleanField(_("불법 환전으로 해지"), default=False)
+    illegal_exchange_cancelled_at = models.DateTimeField(_("불법 환전 해지일시"), null=True, blank=True,
+                                                         help_text=_("이날부터 1년 동안 다시 등록할 수 없습니다."))
+    created_at = models.DateTimeField(_("등록일시"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("가맹점")
+        verbose_name_plural = _("가맹점")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=MerchantStatus.values), name="merchant_status_known"),
+            models.CheckConstraint(
+                condition=Q(cancelled_for_illegal_exchange=False, illegal_exchange_cancelled_at__isnull=True)
+                | Q(cancelled_for_illegal_exchange=True, illegal_exchange_cancelled_at__isnull=False),
+                name="merchant_illegal_exchange_dated"),
+        ]
+        indexes = [
+            # the directory: approved merchants by 동 (category has its FK index); the name trigram
+            # index serves `q` (created on PostgreSQL only: migration 0009)
+            models.Index(fields=["status", "dong"], name="merchant_status_dong"),
+            GinIndex(fields=["name"], opclasses=["gin_trgm_ops"], name="merchant_name_trgm"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
 class VoucherEvent(models.Model):
     """One row per state change in vouchers (as Saleor's giftcard events, Zulip's RealmAuditLog):
     what happened, to which object, who did it, and the fields before and after, written by the
@@ -450,6 +523,10 @@ class VoucherEvent(models.Model):
                                on_delete=models.PROTECT, related_name="events")
     citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="events")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="events")
+    category = models.ForeignKey(MerchantCategory, verbose_name=_("가맹점 업종"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="events")
     before = models.JSONField(_("변경 전"), default=dict, blank=True)
     after = models.JSONField(_("변경 후"), default=dict, blank=True)
     note = models.TextField(_("메모"), blank=True, default="")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from jinju_portal.money import format_krw
 from vouchers import months, notes
-from vouchers.choices import Medium, PurchaseStatus, ReservationStatus
+from vouchers.choices import MERCHANT_TRANSITIONS, Medium, PurchaseStatus, ReservationStatus
 from vouchers.errors import refuse
 
 VALIDITY_YEARS = 5  # from issue, on the Seoul calendar (FACTS.md)
@@ -186,3 +186,39 @@ def reservation_state(reservation, now) -> str:
     if reservation.status == ReservationStatus.RELEASED or reservation.expires_at <= now:
         return "expired"
     return "pending"
+
+
+# --- merchants (가맹점) --------------------------------------------------------------------------------
+
+MERCHANT_REVENUE_LIMIT = 3_000_000_000  # KRW a year, at most (FACTS.md, the ministry's guideline from 2023)
+MERCHANT_BAN_YEARS = 1  # a merchant cancelled for illegal exchange may not come back for a year
+
+
+def merchant_ban_ends(cancelled_at: dt.datetime) -> dt.datetime:
+    """When the re-registration ban of a cancellation for illegal exchange at `cancelled_at` ends:
+    the same Seoul date and time a year later (cancelled on 29 February, the 28th)."""
+    local = months.seoul(cancelled_at)
+    year = local.year + MERCHANT_BAN_YEARS
+    return local.replace(year=year, day=min(local.day, calendar.monthrange(year, local.month)[1]))
+
+
+def merchant_banned(*, illegal_exchange_cancelled_at: dt.datetime | None, now: dt.datetime) -> bool:
+    return illegal_exchange_cancelled_at is not None and now < merchant_ban_ends(illegal_exchange_cancelled_at)
+
+
+def merchant_refusal(*, annual_revenue: int, category_excluded: bool,
+                     illegal_exchange_cancelled_at: dt.datetime | None, now: dt.datetime) -> str | None:
+    """Why a merchant may not be approved now, or None, in this order: the illegal-exchange ban
+    ("merchant_banned"), an excluded category ("merchant_category_excluded"), revenue over
+    3,000,000,000 KRW ("merchant_revenue_over_limit")."""
+    if merchant_banned(illegal_exchange_cancelled_at=illegal_exchange_cancelled_at, now=now):
+        return "merchant_banned"
+    if category_excluded:
+        return "merchant_category_excluded"
+    if annual_revenue > MERCHANT_REVENUE_LIMIT:
+        return "merchant_revenue_over_limit"
+    return None
+
+
+def merchant_may_move(current: str, target: str) -> bool:
+    return target in MERCHANT_TRANSITIONS.get(current, set())

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from jinju_portal.identity import hash_identity
-from vouchers import months, services
+from vouchers import months, seed_merchants, services
 from vouchers.models import Citizen, IssuancePlan, LimitPolicy, Purchase, Tranche
 from vouchers.months import SEOUL
 
@@ -76,6 +76,7 @@ def run(out):
             out.created("citizen 계정의 모바일 지갑 100,000원")
     out.step("데모 구매와 citizen 계정의 모바일 지갑")
     seed_open_demo_tranches(out)
+    seed_merchants.run(out)
 
 
 def seed_open_demo_tranches(out, now=None):

@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from jinju_portal import bizno
 from jinju_portal.errors import ServiceError
 from vouchers import inputs, months
 from vouchers.choices import Medium
@@ -176,3 +177,21 @@ class TrancheCreateSerializer(serializers.Serializer):
     opens_at = serializers.DateTimeField()
     closes_at = serializers.DateTimeField()
     rotation = serializers.BooleanField(default=False, help_text="5부제 for the first five days")
+
+
+class MerchantDirectorySerializer(serializers.Serializer):
+    """One approved merchant in the public directory (API.md). `category` is the category's code
+    (filter with ?category=<code>); `category_name` is its Korean name, for display."""
+
+    code = serializers.CharField(help_text="public merchant code, printed on the QR poster (merchant_code)")
+    business_number = serializers.SerializerMethodField(help_text="XXX-XX-XXXXX")
+    name = serializers.CharField()
+    category = serializers.CharField(source="category.code", help_text="category code (the `category` filter)")
+    category_name = serializers.CharField(source="category.name", help_text="category name (Korean)")
+    dong = serializers.CharField(help_text="읍면동")
+    address = serializers.CharField()
+    accepts_paper = serializers.BooleanField()
+    accepts_mobile = serializers.BooleanField()
+
+    def get_business_number(self, obj) -> str:
+        return bizno.format_number(obj.business_number)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("purchases/", views.PurchaseCreateView.as_view(), name="purchase-create"),
     re_path(rf"^purchases/{ID}/$", views.PurchaseDetailView.as_view(), name="purchase-detail"),
     re_path(rf"^purchases/{ID}/cancel/$", views.PurchaseCancelView.as_view(), name="purchase-cancel"),
+    path("merchants/", views.MerchantDirectoryView.as_view(), name="merchant-directory"),
     path("buyers/usage/", views.BuyerUsageView.as_view(), name="buyer-usage"),
     *router.urls,
 ]

@@ -2,7 +2,7 @@
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import generics, mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,7 +13,7 @@ from jinju_portal.api.permissions import HasRole, api_client
 from jinju_portal.api.schema import error_responses
 from jinju_portal.errors import ServiceError
 from jinju_portal.models import IdempotencyRecord
-from vouchers import selectors, services
+from vouchers import inputs, selectors, services
 from vouchers.api import serializers as s
 from vouchers.choices import Channel, Medium
 from vouchers.errors import Code, documented
@@ -29,6 +29,7 @@ PURCHASE_400 = documented(Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVA
 PURCHASE_409 = documented(Code.TRANCHE_NOT_OPEN, Code.NOT_ROTATION_DAY, Code.MONTHLY_LIMIT_EXCEEDED,
                           Code.YEARLY_LIMIT_EXCEEDED, Code.TRANCHE_SOLD_OUT, Code.BUSY)
 CANCEL_409 = documented(Code.CANCEL_WINDOW_CLOSED, Code.ALREADY_USED)
+DIRECTORY_400 = documented(Code.INVALID_FILTER)
 TRANCHE_400 = documented(Code.INVALID_QUOTA, Code.INVALID_PERIOD, Code.INVALID_MEDIUM, Code.INVALID_DISCOUNT_RATE)
 
 
@@ -180,3 +181,31 @@ class BuyerUsageView(APIView):
         usage = selectors.buyer_usage(buyer_ci=form.validated_data["buyer_ci"],
                                       month=form.validated_data.get("month"))
         return Response(s.UsageSerializer(usage).data)
+
+
+@extend_schema(
+    tags=["vouchers"], summary="Directory of approved merchants (가맹점 찾기)",
+    description=("Approved merchants only. `q` searches the name: Korean, partial and typo-tolerant (PostgreSQL "
+                 "pg_trgm); results nearest the typed name come first (the exact name, then names starting "
+                 "with it, then names containing it, then by trigram similarity). Without `q`, by name. "
+                 "`category` is a category code as the answers carry it."),
+    parameters=[
+        OpenApiParameter("q", str, description="name or part of it (up to 50 characters)"),
+        OpenApiParameter("accepts", str, enum=["paper", "mobile"], description="takes paper or mobile vouchers"),
+        OpenApiParameter("category", str, description="category code, e.g. restaurant"),
+        OpenApiParameter("dong", str, description="읍면동, e.g. 평거동"),
+    ],
+    responses={200: s.MerchantDirectorySerializer(many=True),
+               **error_responses(s400=DIRECTORY_400, s404=True, s429=True)},
+)
+class MerchantDirectoryView(generics.ListAPIView):
+    serializer_class = s.MerchantDirectorySerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = inputs.clean_directory_filters(self.request.query_params)
+        return selectors.merchant_directory(**filters)
+
+    def list(self, request, *args, **kwargs):
+        with selectors.directory_search():  # the count and the page under the directory's pg_trgm thresholds
+            return super().list(request, *args, **kwargs)

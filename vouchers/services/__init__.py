@@ -14,6 +14,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     policy         the purchase-limit policy
     expiry         notes and credits past validity
     citizens       linking a verified identity to a web account
+    merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -26,6 +27,9 @@ from vouchers.inputs import (clean_birth_year, clean_buyer_ci, clean_buyer_name,
 from vouchers.services.issuance import (PLAN_EDITABLE, TRANCHE_EDITABLE, close_tranche, create_plan, create_tranche,
                                         month_rollover, raise_tranche_quota, set_plan_schedule, update_plan,
                                         update_tranche)
+from vouchers.services.merchants import (CATEGORY_EDITABLE, MERCHANT_EDITABLE, approve_merchant, cancel_merchant,
+                                         create_merchant_category, register_merchant, suspend_merchant,
+                                         update_merchant, update_merchant_category)
 from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
                                       validate_policy)
 from vouchers.services.refunds import execute_refund, retry_pending_refunds, retry_refund
@@ -48,4 +52,6 @@ __all__ = [
     "settle_payment",
     "AlreadyAnswered", "PurchaseResult", "SaleIdempotency", "fast_sql", "purchase_vouchers",
     "move_wallet",
+    "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
+    "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
 ]
