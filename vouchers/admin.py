@@ -260,7 +260,8 @@ class TrancheAdmin(TrailMixin, ServiceFormAdmin, SimpleHistoryAdmin):
         form = QuotaForm(request.POST or None, initial={"quota": tranche.quota})
         if request.method == "POST" and form.is_valid():
             try:
-                services.raise_tranche_quota(tranche_id=tranche.pk, quota=form.cleaned_data["quota"], actor=request.user)
+                services.raise_tranche_quota(tranche_id=tranche.pk, quota=form.cleaned_data["quota"],
+                                             actor=request.user)
             except ServiceError as exc:
                 form.add_error("quota", exc.detail)
             else:
@@ -597,6 +598,20 @@ class MerchantActionForm(helpers.ActionForm):
                              help_text=_("정지·해지에는 사유가 필요합니다."))
 
 
+def _status_action(service_name, description, done_message, **options):
+    """An admin action moving each selected merchant through `services.<service_name>` with the reason
+    typed in the action bar; refusals are listed per merchant."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(self, request, queryset):
+        reason = self._reason(request)
+        service = getattr(services, service_name)
+        self._each(request, queryset, lambda pk: service(merchant_id=pk, reason=reason, actor=request.user, **options),
+                   done_message)
+
+    return action
+
+
 @admin.register(Merchant)
 class MerchantAdmin(TrailMixin, ServiceFormAdmin):
     """Merchants: registered and changed through the services; approved, suspended and cancelled by
@@ -659,30 +674,9 @@ class MerchantAdmin(TrailMixin, ServiceFormAdmin):
     def _reason(self, request):
         return request.POST.get("reason", "")
 
-    @admin.action(description=_("선택한 가맹점 승인"), permissions=["change"])
-    def approve(self, request, queryset):
-        reason = self._reason(request)
-        self._each(request, queryset, lambda pk: services.approve_merchant(merchant_id=pk, reason=reason,
-                                                                           actor=request.user),
-                   _("가맹점 %(n)d곳을 승인했습니다."))
-
-    @admin.action(description=_("선택한 가맹점 정지 (사유 필요)"), permissions=["change"])
-    def suspend(self, request, queryset):
-        reason = self._reason(request)
-        self._each(request, queryset, lambda pk: services.suspend_merchant(merchant_id=pk, reason=reason,
-                                                                           actor=request.user),
-                   _("가맹점 %(n)d곳을 정지했습니다."))
-
-    @admin.action(description=_("선택한 가맹점 해지 (사유 필요)"), permissions=["change"])
-    def cancel(self, request, queryset):
-        reason = self._reason(request)
-        self._each(request, queryset, lambda pk: services.cancel_merchant(merchant_id=pk, reason=reason,
-                                                                          actor=request.user),
-                   _("가맹점 %(n)d곳을 해지했습니다."))
-
-    @admin.action(description=_("선택한 가맹점 불법 환전으로 해지 (1년 재등록 금지, 사유 필요)"), permissions=["change"])
-    def cancel_illegal_exchange(self, request, queryset):
-        reason = self._reason(request)
-        self._each(request, queryset, lambda pk: services.cancel_merchant(merchant_id=pk, reason=reason,
-                                                                          illegal_exchange=True, actor=request.user),
-                   _("가맹점 %(n)d곳을 불법 환전으로 해지했습니다."))
+    approve = _status_action("approve_merchant", _("선택한 가맹점 승인"), _("가맹점 %(n)d곳을 승인했습니다."))
+    suspend = _status_action("suspend_merchant", _("선택한 가맹점 정지 (사유 필요)"), _("가맹점 %(n)d곳을 정지했습니다."))
+    cancel = _status_action("cancel_merchant", _("선택한 가맹점 해지 (사유 필요)"), _("가맹점 %(n)d곳을 해지했습니다."))
+    cancel_illegal_exchange = _status_action(
+        "cancel_merchant", _("선택한 가맹점 불법 환전으로 해지 (1년 재등록 금지, 사유 필요)"),
+        _("가맹점 %(n)d곳을 불법 환전으로 해지했습니다."), illegal_exchange=True)
