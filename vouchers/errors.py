@@ -155,10 +155,13 @@ def message(key: str, **figures) -> str:
     return text % figures if figures else text
 
 
-def refuse(key: str, fields: dict | None = None, **figures) -> ServiceError:
-    """The exception for `key`, with the status its code carries: `raise refuse("tranche_sold_out", …)`."""
+def refuse(key: str, fields: dict | None = None, *, on: str | tuple = (), **figures) -> ServiceError:
+    """The exception for `key`, with the status its code carries: `raise refuse("tranche_sold_out", …)`.
+    `on="face_value"` (or a tuple of names) also puts the sentence under those form/API fields."""
     code = Code(key.split(".", 1)[0])
     detail = message(key, **figures)
+    for name in (on,) if isinstance(on, str) else on:
+        fields = {**(fields or {}), name: [detail]}
     status = STATUS[code]
     if status == 404:
         return NotFound(detail, code=code.value)

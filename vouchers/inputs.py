@@ -15,14 +15,13 @@ from vouchers.models import Merchant, MerchantCategory, Tranche
 
 def clean_face_value(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_KRW:
-        raise refuse("invalid_face_value", {"face_value": [refuse("invalid_face_value").detail]})
+        raise refuse("invalid_face_value", on="face_value")
     return value
 
 
 def clean_buyer_ci(value) -> str:
     if not isinstance(value, str) or not 1 <= len(value) <= rules.MAX_BUYER_CI or not value.isprintable():
-        raise refuse("invalid_buyer.ci", {"buyer_ci": [refuse("invalid_buyer.ci", max=rules.MAX_BUYER_CI).detail]},
-                     max=rules.MAX_BUYER_CI)
+        raise refuse("invalid_buyer.ci", on="buyer_ci", max=rules.MAX_BUYER_CI)
     return value
 
 
@@ -30,7 +29,7 @@ def clean_buyer_name(value) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > rules.MAX_NAME or not value.isprintable():
-        raise refuse("invalid_buyer.name", {"buyer_name": [refuse("invalid_buyer.name").detail]})
+        raise refuse("invalid_buyer.name", on="buyer_name")
     return value.strip()
 
 
@@ -38,12 +37,12 @@ def clean_birth_year(value, now) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= months.seoul(now).year:
-        raise refuse("invalid_buyer.birth_year", {"buyer_birth_year": [refuse("invalid_buyer.birth_year").detail]})
+        raise refuse("invalid_buyer.birth_year", on="buyer_birth_year")
     return value
 
 
 def unknown_tranche():
-    return refuse("invalid_tranche", {"tranche": [refuse("invalid_tranche").detail]})
+    return refuse("invalid_tranche", on="tranche")
 
 
 def clean_tranche_id(value) -> int:
@@ -65,7 +64,7 @@ def clean_channel(value) -> str:
 
 def clean_quota(quota) -> int:
     if isinstance(quota, bool) or not isinstance(quota, int) or not 0 < quota <= rules.MAX_QUOTA:
-        raise refuse("invalid_quota", {"quota": [refuse("invalid_quota").detail]})
+        raise refuse("invalid_quota", on="quota")
     return quota
 
 
@@ -99,8 +98,7 @@ def forget_tranche_media() -> None:
 def clean_business_number(value) -> str:
     """'220-81-62517' (or with spaces, or bare digits) -> '2208162517'; a wrong check digit → 400."""
     if not isinstance(value, str) or len(value) > 20 or not bizno.is_valid(value):
-        raise refuse("invalid_business_number",
-                     {"business_number": [refuse("invalid_business_number").detail]})
+        raise refuse("invalid_business_number", on="business_number")
     return bizno.normalize(value)
 
 
@@ -122,13 +120,13 @@ def clean_merchant_text(field: str, value) -> str:
         text = ""
     if text is None or len(text) > max_length or not text.isprintable() or (required and not text):
         key = "invalid_merchant.text" if required else "invalid_merchant.optional_text"
-        raise refuse(key, {field: [refuse(key, field=label, max=max_length).detail]}, field=label, max=max_length)
+        raise refuse(key, on=field, field=label, max=max_length)
     return text
 
 
 def clean_annual_revenue(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_KRW:
-        raise refuse("invalid_merchant.revenue", {"annual_revenue": [refuse("invalid_merchant.revenue").detail]})
+        raise refuse("invalid_merchant.revenue", on="annual_revenue")
     return value
 
 
@@ -150,7 +148,7 @@ def clean_category(value) -> MerchantCategory:
     elif isinstance(value, str) and 0 < len(value) <= 32:
         category = MerchantCategory.objects.filter(code=value).first()
     if category is None:
-        raise refuse("invalid_category", {"category": [refuse("invalid_category").detail]})
+        raise refuse("invalid_category", on="category")
     return category
 
 
@@ -159,14 +157,14 @@ CATEGORY_CODE = re.compile(r"[a-z0-9_]{1,32}")
 
 def clean_category_code(value) -> str:
     if not isinstance(value, str) or not CATEGORY_CODE.fullmatch(value):
-        raise refuse("invalid_category.code", {"code": [refuse("invalid_category.code", max=32).detail]}, max=32)
+        raise refuse("invalid_category.code", on="code", max=32)
     return value
 
 
 def clean_category_name(value) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if not 0 < len(text) <= 100 or not text.isprintable():
-        raise refuse("invalid_category.name", {"name": [refuse("invalid_category.name", max=100).detail]}, max=100)
+        raise refuse("invalid_category.name", on="name", max=100)
     return text
 
 
@@ -177,8 +175,7 @@ def clean_reason(value, *, required=True) -> str:
     """Why a clerk suspends or cancels (kept on the merchant and in the trail)."""
     text = value.strip() if isinstance(value, str) else ""
     if len(text) > MAX_REASON or not text.isprintable() or (required and not text):
-        raise refuse("invalid_reason", {"reason": [refuse("invalid_reason", max=MAX_REASON).detail]},
-                     max=MAX_REASON)
+        raise refuse("invalid_reason", on="reason", max=MAX_REASON)
     return text
 
 
@@ -193,26 +190,23 @@ def clean_directory_filters(params) -> dict:
     q = (params.get("q") or "").strip()
     if q:
         if len(q) > MAX_QUERY or not q.isprintable():
-            raise refuse("invalid_filter.q", {"q": [refuse("invalid_filter.q", max=MAX_QUERY).detail]},
-                         max=MAX_QUERY)
+            raise refuse("invalid_filter.q", on="q", max=MAX_QUERY)
         out["q"] = q
     accepts = (params.get("accepts") or "").strip()
     if accepts:
         if accepts not in _ACCEPTS:
-            raise refuse("invalid_filter.accepts", {"accepts": [refuse("invalid_filter.accepts").detail]})
+            raise refuse("invalid_filter.accepts", on="accepts")
         out["accepts"] = _ACCEPTS[accepts]
     category = (params.get("category") or "").strip()
     if category:
         if not CATEGORY_CODE.fullmatch(category) or not MerchantCategory.objects.filter(code=category).exists():
             shown = category[:32]
-            raise refuse("invalid_filter.category",
-                         {"category": [refuse("invalid_filter.category", value=shown).detail]}, value=shown)
+            raise refuse("invalid_filter.category", on="category", value=shown)
         out["category"] = category
     dong = (params.get("dong") or "").strip()
     if dong:
         max_dong = Merchant._meta.get_field("dong").max_length
         if len(dong) > max_dong or not dong.isprintable():
-            raise refuse("invalid_filter.dong", {"dong": [refuse("invalid_filter.dong", max=max_dong).detail]},
-                         max=max_dong)
+            raise refuse("invalid_filter.dong", on="dong", max=max_dong)
         out["dong"] = dong
     return out

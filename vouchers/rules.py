@@ -101,13 +101,13 @@ def check_payable(medium: str, x: int) -> None:
         key, figures = "invalid_face_value.paper_units", {"units": "·".join(f"{d:,}" for d in notes.denominations())}
     else:
         key, figures = "invalid_face_value.mobile_units", {}
-    raise refuse(key, {"face_value": [refuse(key, **figures).detail]}, **figures)
+    raise refuse(key, on="face_value", **figures)
 
 
 def check_rotation(*, tranche, birth_year, now) -> None:
     admitted = rotation_admits(tranche=tranche, birth_year=birth_year, now=now)
     if admitted is None:
-        raise refuse("invalid_buyer.birth_year_needed", {"buyer_birth_year": [refuse("invalid_buyer.birth_year_needed").detail]})
+        raise refuse("invalid_buyer.birth_year_needed", on="buyer_birth_year")
     if not admitted:
         day = rotation_day(tranche.opens_at, now)
         a, b = rotation_digits(day)

@@ -44,3 +44,10 @@ def test_every_vouchers_setting_read_in_code_is_declared_once_in_settings():
     settings_text = (ROOT / "jinju_portal" / "settings.py").read_text(encoding="utf-8")
     for name in used:
         assert len(re.findall(rf"^{name} = ", settings_text, flags=re.M)) == 1, name
+
+
+def test_refuse_on_puts_the_sentence_under_each_named_field():
+    exc = refuse("tranche_on_sale", on=("discount_rate", "opens_at"), names="할인율")
+    assert exc.fields == {"discount_rate": [exc.detail], "opens_at": [exc.detail]} and "할인율" in exc.detail
+    quota = refuse("invalid_quota", {"other": ["x"]}, on="quota")
+    assert quota.fields == {"other": ["x"], "quota": [quota.detail]}

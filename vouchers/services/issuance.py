@@ -23,13 +23,13 @@ FIXED_ONCE_ON_SALE = ("discount_rate", "opens_at", "rotation")
 def _clean_rate(discount_rate) -> Decimal:
     rate = to_rate(discount_rate) if not isinstance(discount_rate, Decimal) else discount_rate
     if not Decimal(0) <= rate < Decimal(1):
-        raise refuse("invalid_discount_rate", {"discount_rate": [refuse("invalid_discount_rate").detail]})
+        raise refuse("invalid_discount_rate", on="discount_rate")
     return rate
 
 
 def _check_period(opens_at, closes_at):
     if closes_at <= opens_at:
-        raise refuse("invalid_period", {"closes_at": [refuse("invalid_period").detail]})
+        raise refuse("invalid_period", on="closes_at")
 
 
 @transaction.atomic
@@ -77,8 +77,7 @@ def update_tranche(*, tranche_id, changes: dict, actor=None, now=None) -> Tranch
     fixed = [k for k in FIXED_ONCE_ON_SALE if k in changed]
     if on_sale and fixed:
         labels = ", ".join(str(Tranche._meta.get_field(k).verbose_name) for k in fixed)
-        raise refuse("tranche_on_sale", {k: [refuse("tranche_on_sale", names=labels).detail] for k in fixed},
-                     names=labels)
+        raise refuse("tranche_on_sale", on=tuple(fixed), names=labels)
     opens_at, closes_at = changed.get("opens_at", tranche.opens_at), changed.get("closes_at", tranche.closes_at)
     _check_period(opens_at, closes_at)
     if on_sale and "closes_at" in changed and closes_at <= now:
@@ -186,21 +185,18 @@ def update_plan(*, plan_id, changes: dict, actor=None, now=None) -> IssuancePlan
 
 def _clean_schedule(schedule, *, year: int, planned: int) -> dict:
     if not isinstance(schedule, dict):
-        raise refuse("invalid_schedule", {"schedule": [refuse("invalid_schedule").detail]})
+        raise refuse("invalid_schedule", on="schedule")
     cleaned = {}
     for month, amount in schedule.items():
         if not months.is_month(month) or int(month[:4]) != year:
-            raise refuse("invalid_schedule.month", {"schedule": [refuse("invalid_schedule.month", year=year,
-                                                                        month=month).detail]}, year=year, month=month)
+            raise refuse("invalid_schedule.month", on="schedule", year=year, month=month)
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise refuse("invalid_schedule.amount", {"schedule": [refuse("invalid_schedule.amount",
-                                                                         month=month).detail]}, month=month)
+            raise refuse("invalid_schedule.amount", on="schedule", month=month)
         cleaned[month] = amount
     total = sum(cleaned.values())
     if total > planned:
         figures = {"total": format_krw(total), "planned": format_krw(planned)}
-        raise refuse("invalid_schedule.over_plan",
-                     {"schedule": [refuse("invalid_schedule.over_plan", **figures).detail]}, **figures)
+        raise refuse("invalid_schedule.over_plan", on="schedule", **figures)
     return dict(sorted(cleaned.items()))
 
 

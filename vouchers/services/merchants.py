@@ -225,7 +225,7 @@ def create_merchant_category(*, code, name, excluded=False, excluded_reason="", 
     fields = _clean_category_fields({"name": name, "excluded": excluded, "excluded_reason": excluded_reason})
     _check_excluded_reason(fields["excluded"], fields["excluded_reason"])
     if MerchantCategory.objects.filter(code=code).exists():
-        raise refuse("invalid_category.exists", {"code": [refuse("invalid_category.exists").detail]})
+        raise refuse("invalid_category.exists", on="code")
     category = MerchantCategory.objects.create(code=code, **fields)
     events.record(EventKind.CATEGORY_CREATED, actor=actor, now=now, category=category,
                   after={"code": code, **fields})

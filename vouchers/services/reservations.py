@@ -29,7 +29,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, actor=None, no
     medium = inputs.tranche_medium(tid)
     user = actors.user_of(actor)
     if medium != Medium.MOBILE:
-        raise refuse("invalid_tranche.not_mobile", {"tranche": [refuse("invalid_tranche.not_mobile").detail]})
+        raise refuse("invalid_tranche.not_mobile", on="tranche")
     month = months.month_of(now)
     hold = settings.VOUCHERS_RESERVATION_HOLD
 
@@ -38,7 +38,7 @@ def reserve_purchase(*, tranche_id, citizen: Citizen, face_value, actor=None, no
 
     if not inputs.within_sale_maximum(x) or not notes.payable(medium, x):
         refuse_from_reads()
-        raise refuse("invalid_face_value.too_large", {"face_value": [refuse("invalid_face_value.too_large").detail]})
+        raise refuse("invalid_face_value.too_large", on="face_value")
     if not fast_sql():
         return purchase_orm(tid=tid, ci_hash=None, citizen=citizen, name="", birth_year=None, x=x,
                             channel=Channel.WEB, api_client=None, user=user, ikey="", now=now, month=month,

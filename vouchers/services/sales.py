@@ -135,7 +135,7 @@ def purchase_vouchers(*, tranche_id=None, tranche=None, buyer_ci: str | None = N
     # (no notes drawn for 10^15 won): name the refusal from plain reads, in order.
     if not inputs.within_sale_maximum(x) or not notes.payable(medium, x):
         refuse_from_reads()
-        raise refuse("invalid_face_value.too_large", {"face_value": [refuse("invalid_face_value.too_large").detail]})
+        raise refuse("invalid_face_value.too_large", on="face_value")
 
     denoms = notes.note_breakdown(x) if medium == Medium.PAPER else []
     serials = [notes.new_serial() for _ in denoms]
