@@ -120,7 +120,8 @@ def create_funding(*, project, source, amount, effective_on, reason=gettext_lazy
     except IntegrityError:
         raise RuleViolation(Code.FUNDING_EXISTS, _("이 사업에는 해당 재원이 이미 있습니다. 예산 변경으로 조정해 주세요."))
     FundingAmendment.objects.create(funding=funding, effective_on=effective_on, amount_before=0,
-                                    amount_after=amount, reason=reason, created_by=actors.user_of(actor), created_at=now)
+                                    amount_after=amount, reason=reason, created_by=actors.user_of(actor),
+                                    created_at=now)
     Project.objects.filter(pk=project.pk).update(updated_at=now)
     return funding
 

@@ -123,8 +123,9 @@ def check_limits(*, usage: UsageFigures, medium: str, x: int, year_total=None) -
     medium_purchased = usage.paper_purchased if medium == Medium.PAPER else usage.mobile_purchased
     if medium_limit is not None and medium_purchased + x > medium_limit:
         raise refuse("monthly_limit_exceeded.medium", medium=Medium(medium).label, limit=format_krw(medium_limit))
-    if usage.yearly_limit is not None and year_total is not None and year_total() + usage.purchased + x > usage.yearly_limit:
-        raise refuse("yearly_limit_exceeded", limit=format_krw(usage.yearly_limit))
+    yearly = usage.yearly_limit
+    if yearly is not None and year_total is not None and year_total() + usage.purchased + x > yearly:
+        raise refuse("yearly_limit_exceeded", limit=format_krw(yearly))
 
 
 def check_quota(*, tranche, x: int) -> None:

@@ -178,7 +178,9 @@ def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
     """services.cancel_purchase, which also orders the refund of the online payment in the same
     transaction. Returns True when this call cancelled it (a repeated submit finds it cancelled)."""
     now = clock.now_or(now)
-    if purchase.user_id != getattr(user, "pk", None):  # the web cancels only what the web sold, staff or not
+    # the web cancels only what this account bought on the web, even for a staff account (the
+    # selector's "not_found"): staff cancel other purchases in the admin
+    if selectors.cancel_refusal(purchase=purchase, user=user, now=now) == "not_found":
         raise refuse("not_found.purchase")
     cancelled = services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=now)
     return cancelled.cancelled_at == now

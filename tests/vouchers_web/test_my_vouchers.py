@@ -132,3 +132,16 @@ def test_the_cancel_page_says_why_a_purchase_cannot_be_cancelled(signed_in, citi
     Wallet.objects.filter(citizen=citizen).update(balance=50_000)
     signed_in.post(reverse("vouchers:cancel", args=[purchase.pk]))
     assert "이미 취소된 구매입니다." in signed_in.get(reverse("vouchers:cancel", args=[purchase.pk])).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_staff_account_on_the_citizen_pages_cannot_cancel_a_purchase_made_at_a_branch(signed_in, citizen, user,
+                                                                                          tranche):
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    bought = services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000,
+                                        channel="zeropay_app")  # the account's citizen, sold by a partner
+    response = signed_in.post(reverse("vouchers:cancel", args=[bought.id]))
+    assert response.status_code == 302
+    assert Purchase.objects.get(pk=bought.id).status == "completed"
+    assert "누리집에서 취소할 수 없습니다" in signed_in.get(response["Location"]).content.decode()
