@@ -26,6 +26,12 @@ class InvalidInput(ServiceError):
     status = 400
 
 
+class Forbidden(ServiceError):
+    """403: the caller may see this but not do this to it (a cashier refunding)."""
+
+    status = 403
+
+
 class NotFound(ServiceError):
     status = 404
 

@@ -96,6 +96,32 @@ class EventKind(models.TextChoices):
     MERCHANT_CHANGED = "merchant_changed", _("가맹점 정보 변경")
     CATEGORY_CREATED = "category_created", _("업종 추가")
     CATEGORY_CHANGED = "category_changed", _("업종 변경")
+    PAYMENT_REFUNDED = "payment_refunded", _("결제 환불 (가맹점)")
+    MEMBER_ADDED = "member_added", _("가맹점 계정 추가")
+    MEMBER_REMOVED = "member_removed", _("가맹점 계정 해제")
+
+
+class PayCodeStatus(models.TextChoices):
+    ACTIVE = "active", _("사용 가능")
+    USED = "used", _("사용됨")
+    VOIDED = "voided", _("새 코드로 무효")
+    LAPSED = "lapsed", _("시간 만료")  # set lazily, when its short code is drawn again
+
+
+class PaymentMethod(models.TextChoices):
+    PAY_CODE = "pay_code", _("결제 코드 제시 (CPM)")
+    MERCHANT_QR = "merchant_qr", _("가맹점 QR 스캔 (MPM)")
+
+
+class PaymentStatus(models.TextChoices):
+    PAID = "paid", _("결제 완료")
+    PARTIALLY_REFUNDED = "partially_refunded", _("부분 환불")
+    REFUNDED = "refunded", _("전액 환불")
+
+
+class MemberRole(models.TextChoices):
+    OWNER = "owner", _("대표 (점주)")
+    CASHIER = "cashier", _("직원 (계산대)")
 
 
 class MerchantStatus(models.TextChoices):

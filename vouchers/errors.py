@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from django.utils.translation import gettext, gettext_lazy as _
 
-from jinju_portal.errors import InvalidInput, NotFound, RuleViolation, ServiceError
+from jinju_portal.errors import Forbidden, InvalidInput, NotFound, RuleViolation, ServiceError
 
 
 class Code(StrEnum):
@@ -30,6 +30,7 @@ class Code(StrEnum):
     INVALID_CATEGORY = "invalid_category"
     INVALID_REASON = "invalid_reason"
     INVALID_FILTER = "invalid_filter"
+    INVALID_AMOUNT = "invalid_amount"
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -54,15 +55,24 @@ class Code(StrEnum):
     MERCHANT_REVENUE_OVER_LIMIT = "merchant_revenue_over_limit"
     MERCHANT_CATEGORY_EXCLUDED = "merchant_category_excluded"
     MERCHANT_STATUS_CONFLICT = "merchant_status_conflict"
+    INVALID_PAY_CODE = "invalid_pay_code"  # unknown, expired, used or voided (409 as API.md says)
+    MERCHANT_NOT_ACTIVE = "merchant_not_active"
+    MERCHANT_NOT_MOBILE = "merchant_not_mobile"
+    REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
+    REFUND_WINDOW_CLOSED = "refund_window_closed"
+    NOT_MERCHANT_OWNER = "not_merchant_owner"
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
 _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.INVALID_CHANNEL, Code.INVALID_MEDIUM,
         Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
-        Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER}
+        Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT}
 
-STATUS = {code: 400 if code in _400 else 404 if code == Code.NOT_FOUND else 409 for code in Code}
+_403 = {Code.NOT_MERCHANT_OWNER}
+
+STATUS = {code: 400 if code in _400 else 403 if code in _403 else 404 if code == Code.NOT_FOUND else 409
+          for code in Code}
 
 # One sentence per code (and per variant where the figures differ), as a citizen or clerk reads it.
 MESSAGES = {
@@ -116,6 +126,16 @@ MESSAGES = {
     "policy_in_force": _("이미 시작된 달의 한도 정책은 바꿀 수 없습니다. 다음 달 1일부터 적용할 새 정책을 추가해 주세요."),
     "refund_done": _("이미 환불된 결제입니다."),
     "insufficient_balance": _("지갑 잔액이 부족합니다."),
+    # paying merchants
+    "invalid_amount": _("금액은 1원 이상의 정수(원)여야 합니다."),
+    "invalid_pay_code": _("결제 코드가 올바르지 않거나 이미 사용·만료되었습니다. 새 결제 코드를 받아 주세요."),
+    "invalid_pay_code.format": _("결제 코드는 QR 값 또는 6자리 숫자여야 합니다."),
+    "merchant_not_active": _("지금 상품권 결제를 받을 수 없는 가맹점입니다 (승인된 가맹점만 받습니다)."),
+    "merchant_not_mobile": _("모바일 상품권을 받지 않는 가맹점입니다."),
+    "refund_exceeds_payment": _("환불 금액이 남은 결제 금액(%(left)s)보다 많습니다."),
+    "refund_window_closed": _("결제한 지 30일이 지나 환불할 수 없습니다."),
+    "not_merchant_owner": _("환불과 직원 계정 추가는 대표(점주) 계정만 할 수 있습니다."),
+    "invalid_merchant.code": _("가맹점 코드를 찾을 수 없습니다. QR 포스터의 코드를 확인해 주세요."),
     "idempotent_replay": _("이미 처리된 요청입니다."),
     # merchants (가맹점)
     "invalid_business_number": _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
@@ -136,6 +156,7 @@ MESSAGES = {
     "invalid_filter.category": _("없는 업종입니다: %(value)s"),
     "invalid_filter.dong": _("dong은 %(max)d자 이하로 입력해 주세요."),
     "not_found.merchant": _("가맹점을 찾을 수 없습니다."),
+    "not_found.payment": _("결제 내역을 찾을 수 없습니다."),
     "not_found.category": _("업종을 찾을 수 없습니다."),
     "merchant_already_registered": _("이미 등록된 사업자등록번호입니다 (%(business_number)s)."),
     "merchant_banned": _("상품권 불법 환전(깡)으로 해지된 가맹점은 1년 동안 다시 등록할 수 없습니다. "
@@ -165,7 +186,7 @@ def refuse(key: str, fields: dict | None = None, *, on: str | tuple = (), **figu
     status = STATUS[code]
     if status == 404:
         return NotFound(detail, code=code.value)
-    cls = InvalidInput if status == 400 else RuleViolation
+    cls = {400: InvalidInput, 403: Forbidden}.get(status, RuleViolation)
     return cls(code.value, detail, fields)
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from jinju_portal import bizno
 from jinju_portal.money import MAX_KRW
-from vouchers import months, rules
+from vouchers import merchant_codes, months, rules
 from vouchers.choices import Channel, Medium
 from vouchers.errors import refuse
 from vouchers.models import Merchant, MerchantCategory, Tranche
@@ -210,3 +210,36 @@ def clean_directory_filters(params) -> dict:
             raise refuse("invalid_filter.dong", on="dong", max=max_dong)
         out["dong"] = dong
     return out
+
+
+# --- paying merchants ----------------------------------------------------------------------------
+
+def clean_amount(value, *, field: str = "amount") -> int:
+    """A payment or refund amount: a JSON integer of whole won, 1 … MAX_KRW. 1.5, "1000", "1e3",
+    true and 10^30 are all refused (400 `invalid_amount`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_KRW:
+        raise refuse("invalid_amount", on=field)
+    return value
+
+
+def clean_pay_code(value) -> str:
+    """The QR value (printable ASCII, up to rules.MAX_PAY_CODE) or the 6-digit short code. A code
+    of the right shape that is unknown is a business refusal (409 `invalid_pay_code`) decided by
+    the service; a value that cannot be a code at all is 400 here."""
+    if (not isinstance(value, str) or not 1 <= len(value) <= rules.MAX_PAY_CODE or not value.isascii()
+            or not value.isprintable() or value != value.strip()):
+        raise refuse("invalid_pay_code.format", on="pay_code")
+    return value
+
+
+def is_short_code(value: str) -> bool:
+    return len(value) == rules.SHORT_CODE_DIGITS and value.isascii() and value.isdigit()
+
+
+def clean_merchant_code(value) -> str:
+    """A merchant's public code (QR poster); upper-cased, as people type it. Wrong shape or check
+    character: 400 `invalid_merchant` (an unknown but well-formed one is refused the same way)."""
+    text = value.strip().upper() if isinstance(value, str) else value
+    if not merchant_codes.is_valid_code(text):
+        raise refuse("invalid_merchant.code", on="merchant_code")
+    return text

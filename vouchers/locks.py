@@ -6,7 +6,11 @@ Every transaction that takes more than one of these row locks takes them in this
     2. the tranche               (Tranche: the hot row under a rush)
     3. the buyer's wallet        (Wallet, per citizen)
 
-and several rows of one kind in primary-key order. The one-statement sale (vouchers/db/sql.py)
+and several rows of one kind in primary-key order. After the wallet come the rows of its own
+payments (services/payments.py): its pay code (spent by a conditional UPDATE) or a payment being
+refunded. The wallet is always locked first, by its id read beforehand without a lock, so an issuer
+voiding a code and a till spending it, or a refund and a payment of one wallet, queue on the
+wallet and never cross. The one-statement sale (vouchers/db/sql.py)
 follows the same order inside its CTEs (u → t → w). Taking the tranche before a usage row would
 deadlock against a concurrent sale, which holds its usage row while it waits for the tranche.
 
@@ -14,7 +18,7 @@ Merchants' own changes (services/merchants.py) lock the merchant, then its categ
 made excluded while a clerk approves one of its merchants is seen by one or the other); a category
 change locks the category alone. Neither is taken together with the three above.
 """
-from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Tranche, Wallet
+from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Payment, Tranche, Wallet
 
 ORDER = ("usage", "tranche", "wallet")
 
@@ -49,3 +53,8 @@ def merchant(merchant_id):
 
 def category(category_id):
     return MerchantCategory.objects.select_for_update().filter(pk=category_id).first()
+
+
+def payment(payment_id):
+    """After lock 3 (the payment's wallet): the payment row (refunds)."""
+    return Payment.objects.select_for_update().select_related("merchant").filter(pk=payment_id).first()

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from vouchers.choices import (Channel, EntryKind, EventKind, Medium, MerchantStatus, NoteStatus, PlanLayout,
-                              PurchaseStatus, RefundReason, RefundStatus, ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, EventKind, Medium, MemberRole, MerchantStatus, NoteStatus,
+                              PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout, PurchaseStatus, RefundReason,
+                              RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -306,6 +307,8 @@ class WalletEntry(models.Model):
     created_at = models.DateTimeField(_("일시"), default=timezone.now)
     expires_at = models.DateTimeField(_("유효기간"), null=True, blank=True,
                                       help_text=_("충전분에만 있습니다 (발행일부터 5년)."))
+    payment = models.ForeignKey("Payment", verbose_name=_("가맹점 결제"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="wallet_entries")
 
     class Meta:
         verbose_name = _("지갑 거래 내역")
@@ -315,7 +318,12 @@ class WalletEntry(models.Model):
             models.CheckConstraint(condition=Q(balance_after__gte=0), name="walletentry_balance_after_not_negative"),
             models.CheckConstraint(condition=~Q(amount=0), name="walletentry_amount_not_zero"),
         ]
-        indexes = [models.Index(fields=["kind", "expires_at"], name="walletentry_kind_expiry")]
+        indexes = [
+            models.Index(fields=["kind", "expires_at"], name="walletentry_kind_expiry"),
+            # a payment asks "has this wallet a credit past its validity?" with this (services/payments.py)
+            models.Index(fields=["wallet", "expires_at"], condition=Q(kind=EntryKind.PURCHASE),
+                         name="walletentry_credit_expiry"),
+        ]
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
@@ -496,6 +504,139 @@ class Merchant(models.Model):
         return f"{self.name} ({self.code})"
 
 
+class MerchantMember(models.Model):
+    """A sign-in of a merchant's own pages: one owner (refunds, adds cashiers) and any number of
+    cashiers (take and see payments). An account works for one shop."""
+
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT, related_name="members")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name=_("계정"), on_delete=models.PROTECT,
+                                related_name="merchant_member")
+    role = models.CharField(_("역할"), max_length=10, choices=MemberRole.choices, default=MemberRole.CASHIER)
+    active = models.BooleanField(_("사용"), default=True)
+    created_at = models.DateTimeField(_("추가일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("가맹점 계정")
+        verbose_name_plural = _("가맹점 계정")
+        ordering = ["merchant", "role", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=MemberRole.values), name="merchantmember_role_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.merchant.name} · {self.user} ({self.get_role_display()})"
+
+
+class PayCode(models.Model):
+    """A one-time code the citizen shows at the counter (CPM): `token` is what the QR encodes,
+    `short_code` the 6 digits typed when a scanner fails. Valid 3 minutes, single use, bound to one
+    wallet; a new code voids the previous one (invariant 4a: the partial unique indexes below)."""
+
+    wallet = models.ForeignKey(Wallet, verbose_name=_("지갑"), on_delete=models.PROTECT, related_name="pay_codes",
+                               db_index=False)
+    token = models.CharField(_("QR 코드 값"), max_length=40, unique=True)
+    short_code = models.CharField(_("6자리 번호"), max_length=6)
+    status = models.CharField(_("상태"), max_length=10, choices=PayCodeStatus.choices, default=PayCodeStatus.ACTIVE)
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("발급 앱"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("누리집 계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("발급일시"), default=timezone.now)
+    expires_at = models.DateTimeField(_("유효시각"))
+    used_at = models.DateTimeField(_("사용·무효 일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("결제 코드")
+        verbose_name_plural = _("결제 코드")
+        constraints = [
+            models.UniqueConstraint(fields=["wallet"], condition=Q(status=PayCodeStatus.ACTIVE),
+                                    name="paycode_one_active_per_wallet"),
+            models.UniqueConstraint(fields=["short_code"], condition=Q(status=PayCodeStatus.ACTIVE),
+                                    name="paycode_short_code_active_unique"),
+            models.CheckConstraint(condition=Q(status=PayCodeStatus.ACTIVE) | Q(used_at__isnull=False),
+                                   name="paycode_spent_has_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.short_code} ({self.get_status_display()})"
+
+
+class Payment(models.Model):
+    """Mobile vouchers paid to a merchant, by a pay code (CPM) or by the shop's QR (MPM). The
+    merchant has no running balance (invariant 4a): settlement sums these rows."""
+
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT, related_name="payments",
+                                 db_index=False)
+    wallet = models.ForeignKey(Wallet, verbose_name=_("지갑"), on_delete=models.PROTECT, related_name="payments")
+    method = models.CharField(_("결제 방식"), max_length=12, choices=PaymentMethod.choices)
+    pay_code = models.OneToOneField(PayCode, verbose_name=_("결제 코드"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="payment")
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("요청 클라이언트"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", db_index=False)
+    code_issuer = models.ForeignKey("portal.ApiClient", verbose_name=_("결제 코드 발급 앱"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("누리집 계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(_("결제 금액"))
+    refunded = models.PositiveBigIntegerField(_("환불 금액"), default=0)
+    status = models.CharField(_("상태"), max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PAID)
+    idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("결제일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("가맹점 결제")
+        verbose_name_plural = _("가맹점 결제")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(refunded__lte=F("amount")), name="payment_refund_within_amount"),
+            models.CheckConstraint(
+                condition=Q(status=PaymentStatus.PAID, refunded=0)
+                | Q(status=PaymentStatus.PARTIALLY_REFUNDED, refunded__gt=0, refunded__lt=F("amount"))
+                | Q(status=PaymentStatus.REFUNDED, refunded=F("amount")),
+                name="payment_status_matches_refunded"),
+        ]
+        indexes = [
+            # the merchant's day (its pages, the settlement) and a partner's own payments
+            models.Index(fields=["merchant", "created_at"], name="payment_merchant_created"),
+            models.Index(fields=["api_client", "-id"], name="payment_client_id"),
+            models.Index(fields=["code_issuer", "-id"], name="payment_code_issuer_id"),
+        ]
+
+    @property
+    def approval_number(self) -> str:
+        """승인번호 as the receipt and the merchant's page show it (the payment's number, 10 digits)."""
+        return f"{self.pk:010d}"
+
+    def __str__(self):
+        return f"{self.approval_number} {self.amount:,}원 ({self.get_status_display()})"
+
+
+class MerchantRefund(models.Model):
+    """Part or all of a payment given back to the wallet by the merchant, within 30 days."""
+
+    payment = models.ForeignKey(Payment, verbose_name=_("가맹점 결제"), on_delete=models.PROTECT, related_name="refunds")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT, related_name="refunds",
+                                 db_index=False)
+    amount = models.PositiveBigIntegerField(_("환불 금액"))
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("요청 클라이언트"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("환불일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("가맹점 결제 환불")
+        verbose_name_plural = _("가맹점 결제 환불")
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="merchantrefund_amount_positive")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created")]
+
+    def __str__(self):
+        return f"{self.amount:,}원"
+
+
 class VoucherEvent(models.Model):
     """One row per state change in vouchers (as Saleor's giftcard events, Zulip's RealmAuditLog):
     what happened, to which object, who did it, and the fields before and after, written by the
@@ -527,6 +668,8 @@ class VoucherEvent(models.Model):
                                  related_name="events")
     category = models.ForeignKey(MerchantCategory, verbose_name=_("가맹점 업종"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="events")
+    payment = models.ForeignKey(Payment, verbose_name=_("가맹점 결제"), null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="events")
     before = models.JSONField(_("변경 전"), default=dict, blank=True)
     after = models.JSONField(_("변경 후"), default=dict, blank=True)
     note = models.TextField(_("메모"), blank=True, default="")

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from jinju_portal.money import format_krw
 from vouchers import months, notes
-from vouchers.choices import MERCHANT_TRANSITIONS, Medium, PurchaseStatus, ReservationStatus
+from vouchers.choices import (MERCHANT_TRANSITIONS, Medium, MerchantStatus, PaymentStatus, PurchaseStatus,
+                              ReservationStatus)
 from vouchers.errors import refuse
 
 VALIDITY_YEARS = 5  # from issue, on the Seoul calendar (FACTS.md)
@@ -153,19 +154,32 @@ def check_sale(*, tranche, birth_year, x, now, usage: UsageFigures | None, year_
 
 # --- cancel ------------------------------------------------------------------------------------------
 
-def cancel_refusal(*, purchase, now, notes_used: bool, wallet_balance: int | None) -> str | None:
+def cancel_refusal(*, purchase, now, notes_used: bool, wallet_balance: int | None,
+                   credit_spent: bool = False) -> str | None:
     """Why a purchase may not be cancelled now ("already_cancelled", "cancel_window_closed",
-    "already_used"), or None. The caller reads `notes_used` (paper: any note no longer issued) and
-    `wallet_balance` (mobile: None without a wallet); the service reads them under its locks."""
+    "already_used"), or None. The caller reads `notes_used` (paper: any note no longer issued),
+    `wallet_balance` (mobile: None without a wallet) and `credit_spent` (mobile: any of this
+    purchase's credit spent, oldest credits first: `credit_spent()`); the service reads them under
+    its locks."""
     if purchase.status == PurchaseStatus.CANCELLED:
         return "already_cancelled"
     if now - purchase.created_at > CANCEL_WINDOW:
         return "cancel_window_closed"
     if purchase.medium == Medium.PAPER:
         return "already_used.paper" if notes_used else None
+    if credit_spent:
+        return "already_used"
     if wallet_balance is None or wallet_balance < purchase.face_value:
         return "already_used"
     return None
+
+
+def credit_spent(*, credited_before: int, consumed: int) -> bool:
+    """Whether any of a mobile credit was spent. Credits are spent oldest first (FIFO) and all have
+    the same validity, so the oldest are also the first to expire; a wallet's consumption (payments,
+    less refunds, plus expiry debits) covers its live credits in order. A credit was touched once
+    the consumption reaches past the credits before it."""
+    return consumed > credited_before
 
 
 # --- limit policy -----------------------------------------------------------------------------------
@@ -223,3 +237,35 @@ def merchant_refusal(*, annual_revenue: int, category_excluded: bool,
 
 def merchant_may_move(current: str, target: str) -> bool:
     return target in MERCHANT_TRANSITIONS.get(current, set())
+
+
+# --- paying merchants (CPM pay codes, MPM merchant QR) and their refunds --------------------------
+
+PAY_CODE_VALIDITY = dt.timedelta(minutes=3)
+SHORT_CODE_DIGITS = 6
+MAX_PAY_CODE = 64  # a token is 32 characters; anything much longer is not one of ours
+REFUND_WINDOW = dt.timedelta(days=30)
+
+
+def payment_refusal(*, merchant_status: str | None, accepts_mobile: bool) -> str | None:
+    """Why this merchant may not take a mobile-voucher payment now, or None."""
+    if merchant_status != MerchantStatus.APPROVED:
+        return "merchant_not_active"
+    if not accepts_mobile:
+        return "merchant_not_mobile"
+    return None
+
+
+def refund_refusal(*, paid_at: dt.datetime, amount: int, refunded: int, x: int, now: dt.datetime) -> str | None:
+    """Why `x` won of a payment may not go back now: past the 30 days, or more than is left of it."""
+    if now - paid_at > REFUND_WINDOW:
+        return "refund_window_closed"
+    if refunded + x > amount:
+        return "refund_exceeds_payment"
+    return None
+
+
+def payment_status(*, amount: int, refunded: int) -> str:
+    if refunded == 0:
+        return PaymentStatus.PAID
+    return PaymentStatus.REFUNDED if refunded == amount else PaymentStatus.PARTIALLY_REFUNDED

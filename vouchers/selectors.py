@@ -8,12 +8,13 @@ from django.db import connection, transaction
 from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Greatest
 
-from jinju_portal import clock
+from jinju_portal import actors, clock
 from jinju_portal.identity import hash_identity
+from jinju_portal.models import Role
 from vouchers import months, rules
-from vouchers.choices import Medium, MerchantStatus, NoteStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MonthlyUsage,
-                             Purchase, Tranche, Wallet)
+from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantMember, MonthlyUsage, Payment,
+                             Purchase, Tranche, Wallet, WalletEntry)
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,71 @@ def open_tranches(*, now=None, medium: str | None = None):
     return qs.filter(medium=medium) if medium else qs
 
 
-def wallet_statement(*, citizen: Citizen, limit: int = 50) -> dict:
-    """{balance, entries: newest first} of a citizen's mobile wallet (zero and empty if none yet)."""
-    wallet = Wallet.objects.filter(citizen=citizen).first()
+# What moves a wallet's FIFO position: payments spend, refunds give back, expiry debits take
+# (a cancel removes its purchase's credit and is excluded together with it).
+CONSUMING = (EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.EXPIRY)
+_LIVE_CREDIT = Q(kind=EntryKind.PURCHASE) & ~Q(purchase__status=PurchaseStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class CreditPosition:
+    expired_credit: int  # live credits whose validity has passed
+    consumed: int  # payments − refunds + expiry debits
+    credited_before: int | None  # live credits before the entry asked about (None if not asked)
+
+
+def credit_position(*, wallet_id: int, now, before_entry_id: int | None = None) -> CreditPosition:
+    """Where a wallet's oldest-first spending stands (rules.credit_spent, services.wallet.expire_held_credit): one
+    aggregate over its ledger. Callers that decide on it hold the wallet lock."""
+    aggregates = {
+        "expired": Sum("amount", filter=_LIVE_CREDIT & Q(expires_at__lte=now), default=0),
+        "consumed": Sum("amount", filter=Q(kind__in=CONSUMING), default=0),
+    }
+    if before_entry_id is not None:
+        aggregates["before"] = Sum("amount", filter=_LIVE_CREDIT & Q(id__lt=before_entry_id), default=0)
+    row = WalletEntry.objects.filter(wallet_id=wallet_id).aggregate(**aggregates)
+    return CreditPosition(expired_credit=row["expired"], consumed=-row["consumed"],
+                          credited_before=row.get("before"))
+
+
+def purchase_credit_spent(*, purchase: Purchase, now) -> bool:
+    """Whether any of a mobile purchase's credit has been spent (oldest credits first)."""
+    credit = purchase.wallet_entries.filter(kind=EntryKind.PURCHASE).order_by("id").first()
+    if credit is None:
+        return False
+    position = credit_position(wallet_id=credit.wallet_id, now=now, before_entry_id=credit.pk)
+    return rules.credit_spent(credited_before=position.credited_before, consumed=position.consumed)
+
+
+def unspent_credits(*, wallet_id: int, now) -> list[dict]:
+    """The live credits not yet spent, oldest first, with what is left of each and when it expires
+    (FIFO: the consumption covers the oldest credits first)."""
+    position = credit_position(wallet_id=wallet_id, now=now)
+    left_to_cover, out = position.consumed, []
+    credits = (WalletEntry.objects.filter(_LIVE_CREDIT, wallet_id=wallet_id).order_by("id")
+               .values_list("amount", "expires_at"))
+    for amount, expires_at in credits:
+        covered = min(amount, max(left_to_cover, 0))
+        left_to_cover -= covered
+        if amount - covered > 0:
+            out.append({"amount": amount - covered, "expires_at": expires_at,
+                        "expired": expires_at is not None and expires_at <= now})
+    return out
+
+
+def wallet_statement(*, citizen: Citizen | None, limit: int = 50, now=None) -> dict:
+    """A citizen's mobile wallet (zero and empty if none yet): `balance`; `spendable` (less credits
+    past validity awaiting the expiry job); `expiring`: the unspent credits, soonest expiring first;
+    `entries`: the latest ledger lines, newest first, with their merchant."""
+    now = clock.now_or(now)
+    wallet = Wallet.objects.filter(citizen=citizen).first() if citizen is not None else None
     if wallet is None:
-        return {"balance": 0, "entries": []}
-    return {"balance": wallet.balance, "entries": list(wallet.entries.order_by("-id")[:limit])}
+        return {"balance": 0, "spendable": 0, "expiring": [], "entries": []}
+    credits = unspent_credits(wallet_id=wallet.pk, now=now)
+    held_back = sum(c["amount"] for c in credits if c["expired"])
+    entries = list(wallet.entries.select_related("payment__merchant").order_by("-id")[:limit])
+    return {"balance": wallet.balance, "spendable": max(0, wallet.balance - held_back),
+            "expiring": [c for c in credits if not c["expired"]], "entries": entries}
 
 
 def purchases_of(*, citizen: Citizen, limit: int = 50):
@@ -155,11 +215,12 @@ def cancel_refusal(*, purchase, user, now=None) -> str | None:
     if user is None or purchase.user_id != user.pk:
         return "not_found"
     notes_used = purchase.medium == Medium.PAPER and purchase.notes.exclude(status=NoteStatus.ISSUED).exists()
-    balance = None
+    balance, spent, now = None, False, clock.now_or(now)
     if purchase.medium == Medium.MOBILE:
         balance = Wallet.objects.filter(citizen_id=purchase.citizen_id).values_list("balance", flat=True).first()
-    refusal = rules.cancel_refusal(purchase=purchase, now=clock.now_or(now), notes_used=notes_used,
-                                   wallet_balance=balance)
+        spent = purchase_credit_spent(purchase=purchase, now=now)
+    refusal = rules.cancel_refusal(purchase=purchase, now=now, notes_used=notes_used,
+                                   wallet_balance=balance, credit_spent=spent)
     return refusal.split(".", 1)[0] if refusal else None
 
 
@@ -214,3 +275,45 @@ def merchant_directory(*, q=None, accepts=None, category=None, dong=None):
     return merchants.annotate(rank=rank, closeness=Greatest(TrigramSimilarity("name", q),
                                                             TrigramWordSimilarity(q, "name"))).order_by(
         "-rank", "-closeness", "name", "id")
+
+
+# --- paying merchants ------------------------------------------------------------------------
+
+def member_of(user, *, merchant_id=None) -> MerchantMember | None:
+    """The active membership of a signed-in account (in `merchant_id`, if given)."""
+    user = actors.user_of(user)
+    if user is None:
+        return None
+    members = MerchantMember.objects.filter(user=user, active=True).select_related("merchant")
+    if merchant_id is not None:
+        members = members.filter(merchant_id=merchant_id)
+    return members.first()
+
+
+def citizen_by_ci(buyer_ci: str) -> Citizen | None:
+    return Citizen.objects.filter(ci_hash=hash_identity(buyer_ci)).first()
+
+
+def pos_merchant(actor) -> Merchant | None:
+    """The merchant a merchant_pos key belongs to (by its business number), or None."""
+    client = actors.client_of(actor)
+    if client is None or not client.merchant_business_number:
+        return None
+    return Merchant.objects.filter(business_number=client.merchant_business_number).first()
+
+
+def payment_for(actor, payment_id) -> Payment | None:
+    """A payment the actor may see, else None (the API answers 404): its merchant (POS key or a
+    member's account), the wallet app that made it or issued its pay code, or city staff."""
+    payment = Payment.objects.filter(pk=payment_id).select_related("merchant").first()
+    if payment is None:
+        return None
+    if actors.is_staff(actor):
+        return payment
+    client = actors.client_of(actor)
+    if client is not None:
+        if client.role == Role.MERCHANT_POS:
+            merchant = pos_merchant(client)
+            return payment if merchant is not None and merchant.pk == payment.merchant_id else None
+        return payment if client.pk in (payment.api_client_id, payment.code_issuer_id) else None
+    return payment if member_of(actor, merchant_id=payment.merchant_id) is not None else None

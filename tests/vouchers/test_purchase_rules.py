@@ -375,7 +375,7 @@ def test_web_selectors_for_a_linked_citizen(django_user_model):
     citizen = services.link_citizen(actor=user, ci="CI-CAROL")
     tranche = TrancheFactory()
     assert list(selectors.open_tranches(medium="mobile")) == [tranche]
-    assert selectors.wallet_statement(citizen=citizen) == {"balance": 0, "entries": []}
+    assert selectors.wallet_statement(citizen=citizen) == {"balance": 0, "spendable": 0, "expiring": [], "entries": []}
     services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=30_000, channel="web", actor=user)
     assert selectors.citizen_for_user(user) == citizen
     statement = selectors.wallet_statement(citizen=citizen)

@@ -195,3 +195,74 @@ class MerchantDirectorySerializer(serializers.Serializer):
 
     def get_business_number(self, obj) -> str:
         return bizno.format_number(obj.business_number)
+
+
+# --- wallet, pay codes, payments (API.md "Vouchers") ------------------------------------------------
+
+AmountField = _cleaned("AmountField", inputs.clean_amount, code="invalid_amount", schema_type=OpenApiTypes.INT64,
+                       message="amount는 1원 이상의 정수(원)여야 합니다.")
+PayCodeField = _cleaned("PayCodeField", inputs.clean_pay_code, code="invalid_pay_code", schema_type=OpenApiTypes.STR,
+                        message="pay_code(QR 값 또는 6자리 숫자)가 필요합니다.")
+MerchantCodeField = _cleaned("MerchantCodeField", inputs.clean_merchant_code, code="invalid_merchant",
+                             schema_type=OpenApiTypes.STR, message="merchant_code(QR 포스터의 가맹점 코드)가 필요합니다.")
+
+
+class BuyerRequestSerializer(serializers.Serializer):
+    buyer_ci = BuyerCiField(help_text="the wallet app's signed-in user, as identity verification gave the CI")
+
+
+class PayCodeSerializer(serializers.Serializer):
+    pay_code = serializers.CharField(source="token", help_text="what the QR encodes (32 characters)")
+    short_code = serializers.CharField(help_text="the 6-digit form, typed when a scanner fails")
+    expires_at = serializers.DateTimeField(help_text="3 minutes after issue")
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    pay_code = PayCodeField(help_text="the scanned QR value, or the 6-digit short code")
+    amount = AmountField(help_text="KRW, a whole positive number")
+
+
+class WalletPaymentCreateSerializer(serializers.Serializer):
+    buyer_ci = BuyerCiField()
+    merchant_code = MerchantCodeField(help_text="the code the merchant's poster QR carries")
+    amount = AmountField(help_text="KRW, a whole positive number")
+
+
+class RefundRequestSerializer(serializers.Serializer):
+    amount = AmountField(help_text="KRW to give back, at most what is left of the payment")
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    approval_number = serializers.CharField(help_text="승인번호 on the receipt (the id, 10 digits)")
+    merchant = serializers.CharField(source="merchant.code", help_text="the merchant's code")
+    merchant_name = serializers.CharField(source="merchant.name")
+    method = serializers.CharField(help_text="pay_code (CPM) | merchant_qr (MPM)")
+    amount = serializers.IntegerField()
+    refunded = serializers.IntegerField()
+    status = serializers.CharField(help_text="paid | partially_refunded | refunded")
+    created_at = serializers.DateTimeField()
+
+
+class ExpiringSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(help_text="what is left of one credit")
+    expires_at = serializers.DateTimeField()
+
+
+class WalletEntrySerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="purchase | cancel | payment | refund | expiry | adjustment")
+    amount = serializers.IntegerField(help_text="signed KRW")
+    balance_after = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    merchant = serializers.SerializerMethodField(help_text="merchant code, for payments and their refunds")
+
+    def get_merchant(self, obj) -> str | None:
+        return obj.payment.merchant.code if obj.payment_id else None
+
+
+class WalletSerializer(serializers.Serializer):
+    balance = serializers.IntegerField()
+    spendable = serializers.IntegerField(help_text="balance less credits past validity not yet debited by the "
+                                                   "daily expiry")
+    expiring = ExpiringSerializer(many=True, help_text="unspent credits, oldest (soonest expiring) first")
+    entries = WalletEntrySerializer(many=True, help_text="the latest 50 ledger lines, newest first")

@@ -18,5 +18,11 @@ urlpatterns = [
     re_path(rf"^purchases/{ID}/cancel/$", views.PurchaseCancelView.as_view(), name="purchase-cancel"),
     path("merchants/", views.MerchantDirectoryView.as_view(), name="merchant-directory"),
     path("buyers/usage/", views.BuyerUsageView.as_view(), name="buyer-usage"),
+    path("buyers/wallet/", views.WalletView.as_view(), name="buyer-wallet"),
+    path("pay-codes/", views.PayCodeCreateView.as_view(), name="pay-code-create"),
+    path("payments/", views.PaymentCreateView.as_view(), name="payment-create"),
+    path("wallet-payments/", views.WalletPaymentCreateView.as_view(), name="wallet-payment-create"),
+    re_path(rf"^payments/{ID}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
+    re_path(rf"^payments/{ID}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
     *router.urls,
 ]

@@ -209,3 +209,122 @@ class MerchantDirectoryView(generics.ListAPIView):
     def list(self, request, *args, **kwargs):
         with selectors.directory_search():  # the count and the page under the directory's pg_trgm thresholds
             return super().list(request, *args, **kwargs)
+
+
+# --- wallet, pay codes, payments ------------------------------------------------------------------
+
+MerchantPos = HasRole("merchant_pos")
+PaymentReader = HasRole("merchant_pos", "sales_agent", "staff")
+
+PAYMENT_400 = documented(Code.INVALID_AMOUNT, Code.INVALID_PAY_CODE) + ", invalid, malformed_request"
+PAYMENT_409 = documented(Code.INVALID_PAY_CODE, Code.INSUFFICIENT_BALANCE, Code.MERCHANT_NOT_ACTIVE,
+                         Code.MERCHANT_NOT_MOBILE)
+WALLET_PAYMENT_400 = documented(Code.INVALID_AMOUNT, Code.INVALID_MERCHANT, Code.INVALID_BUYER) + (
+    ", invalid, malformed_request")
+WALLET_PAYMENT_409 = documented(Code.INSUFFICIENT_BALANCE, Code.MERCHANT_NOT_ACTIVE, Code.MERCHANT_NOT_MOBILE)
+REFUND_409 = documented(Code.REFUND_EXCEEDS_PAYMENT, Code.REFUND_WINDOW_CLOSED)
+
+
+def _validated(serializer_class, data) -> dict:
+    form = serializer_class(data=data)
+    form.is_valid(raise_exception=True)
+    return form.validated_data
+
+
+def _payment_body(payment):
+    return s.PaymentSerializer(payment).data
+
+
+class WalletView(APIView):
+    """POST, not GET: the CI never travels in a URL (API.md)."""
+
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="A buyer's mobile wallet: balance, expiring credits, latest entries",
+                   request=s.BuyerRequestSerializer,
+                   responses={200: s.WalletSerializer,
+                              **error_responses(s400="invalid_buyer, invalid, malformed_request", s401=True,
+                                                s403=True, s413=True, s415=True, s429=True)})
+    def post(self, request):
+        data = _validated(s.BuyerRequestSerializer, request.data)
+        citizen = selectors.citizen_by_ci(data["buyer_ci"])
+        return Response(s.WalletSerializer(selectors.wallet_statement(citizen=citizen)).data)
+
+
+class PayCodeCreateView(APIView):
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="A one-time pay code for the app's signed-in user (CPM)",
+                   description="Valid 3 minutes, single use, bound to the buyer's wallet; a new code voids the "
+                               "previous one. The app draws `pay_code` as a QR; `short_code` is the 6-digit form.",
+                   request=s.BuyerRequestSerializer,
+                   responses={201: s.PayCodeSerializer,
+                              **error_responses(s400="invalid_buyer, invalid, malformed_request", s401=True,
+                                                s403=True, s409="busy", s413=True, s415=True, s429=True)})
+    def post(self, request):
+        data = _validated(s.BuyerRequestSerializer, request.data)
+        code = services.issue_pay_code(buyer_ci=data["buyer_ci"], actor=api_client(request))
+        return Response(s.PayCodeSerializer(code).data, status=status.HTTP_201_CREATED)
+
+
+class PaymentCreateView(APIView):
+    permission_classes = [MerchantPos]
+
+    @extend_schema(tags=["vouchers"], summary="Take a payment with the pay code the citizen shows (CPM)",
+                   request=s.PaymentCreateSerializer,
+                   responses={201: s.PaymentSerializer,
+                              **error_responses(s400=PAYMENT_400, s401=True, s403=True, s409=PAYMENT_409, s413=True,
+                                                s415=True, s422=True, s429=True)})
+    @idempotent
+    def post(self, request):
+        data = _validated(s.PaymentCreateSerializer, request.data)
+        payment = services.pay_with_code(pay_code=data["pay_code"], amount=data["amount"], actor=api_client(request),
+                                         idempotency_key=request.headers.get(HEADER, ""))
+        return Response(_payment_body(payment), status=status.HTTP_201_CREATED)
+
+
+class WalletPaymentCreateView(APIView):
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="Pay a merchant whose QR the citizen scanned (MPM)",
+                   request=s.WalletPaymentCreateSerializer,
+                   responses={201: s.PaymentSerializer,
+                              **error_responses(s400=WALLET_PAYMENT_400, s401=True, s403=True, s409=WALLET_PAYMENT_409,
+                                                s413=True, s415=True, s422=True, s429=True)})
+    @idempotent
+    def post(self, request):
+        data = _validated(s.WalletPaymentCreateSerializer, request.data)
+        payment = services.pay_merchant(merchant_code=data["merchant_code"], amount=data["amount"],
+                                        buyer_ci=data["buyer_ci"], actor=api_client(request),
+                                        idempotency_key=request.headers.get(HEADER, ""))
+        return Response(_payment_body(payment), status=status.HTTP_201_CREATED)
+
+
+class PaymentDetailView(APIView):
+    permission_classes = [PaymentReader]
+
+    @extend_schema(tags=["vouchers"], summary="One payment (its merchant's POS, the wallet app that made it or "
+                                              "issued its pay code; anyone else: 404)",
+                   responses={200: s.PaymentSerializer, **error_responses(s401=True, s403=True, s404=True, s429=True)})
+    def get(self, request, pk):
+        payment = selectors.payment_for(api_client(request), pk)
+        if payment is None:
+            raise Http404
+        return Response(_payment_body(payment))
+
+
+class PaymentRefundView(APIView):
+    permission_classes = [MerchantPos]
+
+    @extend_schema(tags=["vouchers"], summary="Refund part or all of a payment within 30 days",
+                   request=s.RefundRequestSerializer,
+                   responses={200: s.PaymentSerializer,
+                              **error_responses(s400=documented(Code.INVALID_AMOUNT) + ", invalid, malformed_request",
+                                                s401=True, s403=True, s404=True, s409=REFUND_409, s413=True, s415=True,
+                                                s422=True, s429=True)})
+    @idempotent
+    def post(self, request, pk):
+        data = _validated(s.RefundRequestSerializer, request.data)
+        payment = services.refund_merchant_payment(payment_id=pk, amount=data["amount"], actor=api_client(request),
+                                                   idempotency_key=request.headers.get(HEADER, ""))
+        return Response(_payment_body(payment))

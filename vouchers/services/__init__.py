@@ -15,6 +15,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     expiry         notes and credits past validity
     citizens       linking a verified identity to a web account
     merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
+    payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -30,6 +31,8 @@ from vouchers.services.issuance import (PLAN_EDITABLE, TRANCHE_EDITABLE, close_t
 from vouchers.services.merchants import (CATEGORY_EDITABLE, MERCHANT_EDITABLE, approve_merchant, cancel_merchant,
                                          create_merchant_category, register_merchant, suspend_merchant,
                                          update_merchant, update_merchant_category)
+from vouchers.services.payments import (issue_pay_code, pay_merchant, pay_with_code,
+                                        refund_merchant_payment)
 from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
                                       validate_policy)
 from vouchers.services.refunds import execute_refund, retry_pending_refunds, retry_refund
@@ -54,4 +57,5 @@ __all__ = [
     "move_wallet",
     "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
     "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
+    "issue_pay_code", "pay_merchant", "pay_with_code", "refund_merchant_payment",
 ]

@@ -1,9 +1,11 @@
-"""Cancelling a purchase: within 7 days and only if nothing of it was used (vouchers.rules)."""
+"""Cancelling a purchase: within 7 days and only if nothing of it was used (vouchers.rules): no
+paper note exchanged, and none of a mobile credit spent (credits are spent oldest first, so a
+newer purchase stays cancellable while an older one is being spent)."""
 from django.db import transaction
 from django.db.models import F
 
 from jinju_portal import actors, clock
-from vouchers import locks, months, rules
+from vouchers import locks, months, rules, selectors
 from vouchers.choices import EntryKind, EventKind, Medium, NoteStatus, PurchaseStatus, RefundReason
 from vouchers.errors import refuse
 from vouchers.models import MonthlyUsage, Purchase, Reservation, Tranche
@@ -48,8 +50,9 @@ def cancel_purchase(*, purchase_id, actor, now=None) -> Purchase:
     wallet = locks.wallet(citizen_id=purchase.citizen_id) if purchase.medium == Medium.MOBILE else None
     notes_used = (purchase.medium == Medium.PAPER
                   and purchase.notes.exclude(status=NoteStatus.ISSUED).exists())
+    spent = wallet is not None and selectors.purchase_credit_spent(purchase=purchase, now=now)
     refusal = rules.cancel_refusal(purchase=purchase, now=now, notes_used=notes_used,
-                                   wallet_balance=wallet.balance if wallet is not None else None)
+                                   wallet_balance=wallet.balance if wallet is not None else None, credit_spent=spent)
     if refusal is not None:
         raise refuse(refusal)
     give_back(citizen_id=purchase.citizen_id, month=purchase.month, tranche_id=purchase.tranche_id,
