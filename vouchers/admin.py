@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -27,9 +27,9 @@ from jinju_portal.errors import ServiceError
 from jinju_portal.identity import hash_identity
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import inputs, months, services
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MonthlyIssuanceReport,
-                             PaperNote, PaymentRefund, Purchase, Reservation, Tranche, VoucherEvent, Wallet,
-                             WalletEntry)
+from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MerchantRefund,
+                             MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase, Reservation, Tranche,
+                             VoucherEvent, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -420,7 +420,7 @@ class CitizenAdmin(ReadOnlyAdmin):
 
 class WalletEntryInline(admin.TabularInline):
     model = WalletEntry
-    fields = ("created_at", "kind", "amount", "balance_after", "reference", "expires_at")
+    fields = ("created_at", "kind", "amount", "balance_after", "reference", "payment", "expires_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -680,3 +680,49 @@ class MerchantAdmin(TrailMixin, ServiceFormAdmin):
     cancel_illegal_exchange = _status_action(
         "cancel_merchant", _("선택한 가맹점 불법 환전으로 해지 (1년 재등록 금지, 사유 필요)"),
         _("가맹점 %(n)d곳을 불법 환전으로 해지했습니다."), illegal_exchange=True)
+
+
+# --- payments at merchants (read-only: they are made at the counter and refunded by the merchant) ---------
+
+class MerchantRefundInline(admin.TabularInline):
+    model = MerchantRefund
+    fields = ("created_at", "amount", "api_client", "user")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+@admin.register(Payment)
+class PaymentAdmin(TrailMixin, ReadOnlyAdmin):
+    """Who paid whom, how, and what went back; the citizen is the wallet (a hash, never a name here)."""
+
+    list_display = ("approval_number", "created_at", "merchant", "amount_display", "refunded_display", "status",
+                    "method")
+    list_filter = ("status", "method")
+    list_select_related = ("merchant",)
+    search_fields = ("=id", "=merchant__code", "=merchant__business_number")
+    fields = ("approval_number", "created_at", "merchant", "wallet", "method", "amount", "refunded", "status",
+              "pay_code", "api_client", "code_issuer", "user")
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    inlines = [MerchantRefundInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if term.isdigit() and len(term) <= 18:  # a 승인번호 with its leading zeros, or the id
+            return queryset.filter(Q(pk=int(term)) | Q(merchant__business_number=term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description=_("승인번호"), ordering="id")
+    def approval_number(self, obj):
+        return obj.approval_number
+
+    @admin.display(description=_("결제 금액"), ordering="amount")
+    def amount_display(self, obj):
+        return won(obj.amount)
+
+    @admin.display(description=_("환불 금액"), ordering="refunded")
+    def refunded_display(self, obj):
+        return won(obj.refunded)

@@ -622,3 +622,23 @@ def test_a_cancelled_purchase_any_part_of_which_was_spent_answers_already_used_o
     services.pay_merchant(merchant_code=merchant.code, amount=1_000, buyer_ci="CI-SPENT", actor=None)
     response = app_http.post(f"/api/v1/vouchers/purchases/{bought['id']}/cancel/")
     assert response.status_code == 409 and response.json()["code"] == "already_used"
+
+
+# --- the staff admin -------------------------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_staff_see_payments_read_only_found_by_approval_number_with_refunds_and_trail(admin_client, paid):
+    from django.urls import reverse
+
+    payment, client, _ = paid
+    services.refund_merchant_payment(payment_id=payment.pk, amount=3_000, actor=client, now=T0)
+    url = reverse("admin:vouchers_payment_changelist")
+    page = admin_client.get(url, {"q": payment.approval_number})
+    assert page.status_code == 200 and list(page.context["cl"].result_list) == [payment]
+    assert "10,000원" in page.content.decode() and "3,000원" in page.content.decode()
+    assert list(admin_client.get(url, {"q": "0000000000"}).context["cl"].result_list) == []
+    detail = admin_client.get(reverse("admin:vouchers_payment_change", args=[payment.pk])).content.decode()
+    assert payment.approval_number in detail and "결제 환불 (가맹점)" in detail
+    assert admin_client.get(reverse("admin:vouchers_payment_add")).status_code == 403
+    wallet_page = admin_client.get(reverse("admin:vouchers_wallet_change", args=[payment.wallet_id]))
+    assert wallet_page.status_code == 200
