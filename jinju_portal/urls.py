@@ -1,4 +1,4 @@
-"""URL map: citizen pages, the admin, /healthz, and the partner API under /api/v1/."""
+"""URL map: citizen pages (and /pay/<code>/, the shops' QR), the admin, /healthz, and the partner API under /api/v1/."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from jinju_portal import views
 from jinju_portal.api.views import api_root
+from vouchers import views as voucher_views
 
 admin.site.site_header = _("진주시 경제지원 포털 관리")
 admin.site.site_title = _("진주시 경제지원 포털")
@@ -30,6 +31,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     path("vouchers/", include("vouchers.urls")),
+    # the URL a shop's poster QR opens (short, printed): the citizen types the amount and pays
+    path("pay/<str:merchant_code>/", voucher_views.merchant_pay, name="merchant_pay"),
+    path("pay/<str:merchant_code>/confirm/", voucher_views.merchant_pay_confirm, name="merchant_pay_confirm"),
     path("delivery/", include("delivery.urls")),
     path("industrial/", include("industrial.urls")),
 ]

@@ -4,7 +4,8 @@ import re
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from jinju_portal.money import MAX_KRW
+from jinju_portal.money import MAX_KRW, format_krw
+from vouchers.errors import message
 
 _AMOUNT_NOISE = re.compile(r"[,\s원]")
 
@@ -41,4 +42,39 @@ class PurchaseForm(forms.Form):
             raise forms.ValidationError(_("금액은 0원보다 커야 합니다."), code="invalid")
         if value > MAX_KRW:
             raise forms.ValidationError(_("금액이 너무 큽니다."), code="invalid")
+        return value
+
+
+class MerchantPaymentForm(forms.Form):
+    """How much to pay a shop whose QR the citizen scanned (MPM): whole won, more than 0, at most
+    what the wallet can spend. The service decides again when the citizen confirms."""
+
+    amount = forms.CharField(label=_("결제 금액"), max_length=30, strip=True,
+                             help_text=_("가게에서 알려 준 금액을 원 단위로 입력하세요. 예: 12,000"),
+                             error_messages={"required": _("결제할 금액을 입력해 주세요."),
+                                             "max_length": _("금액이 너무 큽니다.")},
+                             widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off",
+                                                           "placeholder": "12,000", "enterkeyhint": "next"}))
+
+    def __init__(self, *args, spendable: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spendable = spendable
+
+    def clean_amount(self):
+        raw = _AMOUNT_NOISE.sub("", self.cleaned_data["amount"])
+        digits = raw[1:] if raw[:1] in "+-" else raw
+        if re.fullmatch(r"[0-9]*[.][0-9]+|[0-9]+[.][0-9]*", digits):
+            raise forms.ValidationError(_("금액은 원 단위로, 소수점 없이 입력해 주세요. 예: 12,000"), code="invalid")
+        if not digits.isascii() or not digits.isdigit():
+            raise forms.ValidationError(_("금액은 숫자로만 입력해 주세요. 예: 12,000"), code="invalid")
+        value = int(digits)
+        if raw.startswith("-") or value <= 0:
+            raise forms.ValidationError(_("금액은 1원 이상이어야 합니다."), code="invalid")
+        if value > MAX_KRW:
+            raise forms.ValidationError(_("금액이 너무 큽니다."), code="invalid")
+        if value > self.spendable:
+            raise forms.ValidationError(
+                _("%(refusal)s 쓸 수 있는 잔액은 %(spendable)s입니다.")
+                % {"refusal": message("insufficient_balance"), "spendable": format_krw(self.spendable)},
+                code="insufficient_balance")
         return value

@@ -595,6 +595,11 @@ class Payment(models.Model):
                 | Q(status=PaymentStatus.PARTIALLY_REFUNDED, refunded__gt=0, refunded__lt=F("amount"))
                 | Q(status=PaymentStatus.REFUNDED, refunded=F("amount")),
                 name="payment_status_matches_refunded"),
+            # the citizen's own page pays once per confirm form (its one-time key), even when the
+            # form is sent twice at the same instant: the second insert fails here (vouchers/web.py)
+            models.UniqueConstraint(fields=["user", "idempotency_key"],
+                                    condition=Q(user__isnull=False) & ~Q(idempotency_key=""),
+                                    name="payment_user_idempotency_key_unique"),
         ]
         indexes = [
             # the merchant's day (its pages, the settlement) and a partner's own payments

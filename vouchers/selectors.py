@@ -13,8 +13,8 @@ from jinju_portal.identity import hash_identity
 from jinju_portal.models import Role
 from vouchers import months, rules
 from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantMember, MonthlyUsage, Payment,
-                             Purchase, Tranche, Wallet, WalletEntry)
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantMember, MonthlyUsage,
+                             PayCode, Payment, Purchase, Tranche, Wallet, WalletEntry)
 
 
 @dataclass(frozen=True)
@@ -317,3 +317,38 @@ def payment_for(actor, payment_id) -> Payment | None:
             return payment if merchant is not None and merchant.pk == payment.merchant_id else None
         return payment if client.pk in (payment.api_client_id, payment.code_issuer_id) else None
     return payment if member_of(actor, merchant_id=payment.merchant_id) is not None else None
+
+
+# --- the citizen's own pages: pay codes and payments ---------------------------------------------
+
+def latest_pay_code(*, citizen: Citizen, user) -> PayCode | None:
+    """The last pay code this account was given for the citizen's wallet (a wallet app's codes for
+    the same person are the app's to show)."""
+    return (PayCode.objects.filter(wallet__citizen=citizen, user=actors.user_of(user))
+            .select_related("payment__merchant").order_by("-id").first())
+
+
+def pay_code_of(*, citizen: Citizen, code_id: int) -> PayCode | None:
+    """One of the citizen's own pay codes; anyone else's is None (the page answers 404)."""
+    return (PayCode.objects.filter(pk=code_id, wallet__citizen=citizen)
+            .select_related("payment__merchant").first())
+
+
+def citizen_payment(*, citizen: Citizen, payment_id: int) -> Payment | None:
+    """A payment from the citizen's own wallet; anyone else's is None."""
+    return (Payment.objects.filter(pk=payment_id, wallet__citizen=citizen)
+            .select_related("merchant__category").first())
+
+
+def web_payment(*, user, idempotency_key: str) -> Payment | None:
+    """The payment an account's confirm form already made (UNIQUE user, idempotency_key)."""
+    user = actors.user_of(user)
+    if user is None or not idempotency_key:
+        return None
+    return Payment.objects.filter(user=user, idempotency_key=idempotency_key).first()
+
+
+def balance_after_payment(payment: Payment) -> int | None:
+    """The wallet's balance right after the payment (its ledger line)."""
+    return (WalletEntry.objects.filter(payment=payment, kind=EntryKind.PAYMENT)
+            .values_list("balance_after", flat=True).first())

@@ -1,4 +1,4 @@
-"""Citizen pages of `vouchers`."""
+"""Citizen pages of `vouchers` (the shop QR page /pay/<code>/ is mounted at the root: jinju_portal/urls.py)."""
 from django.urls import path
 
 from vouchers import views
@@ -18,4 +18,7 @@ urlpatterns = [
     path("payments/notify/", views.payment_notify, name="payment_notify"),
     path("my/", views.mine, name="mine"),
     path("my/purchases/<int:purchase_id>/cancel/", views.cancel, name="cancel"),
+    path("my/pay/", views.pay_code, name="pay_code"),
+    path("my/pay/codes/<int:code_id>/", views.pay_code_status, name="pay_code_status"),
+    path("my/payments/<int:payment_id>/", views.payment_receipt, name="payment"),
 ]

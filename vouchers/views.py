@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -18,12 +19,12 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jinju_portal.errors import ServiceError
 from vouchers import identity_verification, payments, selectors, services, web
 from vouchers.choices import Medium, ReservationStatus
-from vouchers.forms import PurchaseForm
+from vouchers.forms import MerchantPaymentForm, PurchaseForm
 from vouchers.models import Purchase, Reservation
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ def _citizen(request):
     return selectors.citizen_for_user(request.user)
 
 
+def _to_verify(request, next_url=None):
+    return redirect(reverse("vouchers:verify") + "?" + urlencode({"next": next_url or request.get_full_path()}))
+
+
 def verified_citizen_required(view):
     """Signed in (else the login page) and identity-verified (else the verification page)."""
     @login_required
@@ -40,7 +45,7 @@ def verified_citizen_required(view):
     def wrapper(request, *args, **kwargs):
         citizen = _citizen(request)
         if citizen is None:
-            return redirect(reverse("vouchers:verify") + "?" + urlencode({"next": request.get_full_path()}))
+            return _to_verify(request)
         return view(request, citizen, *args, **kwargs)
     return wrapper
 
@@ -288,7 +293,7 @@ def mine(request, citizen):
     statement = selectors.wallet_statement(citizen=citizen)
     purchases = selectors.purchases_of(citizen=citizen)
     return render(request, "vouchers/mine.html", {
-        **_common(request), "citizen": citizen, "balance": statement["balance"],
+        **_common(request), "citizen": citizen, "balance": statement["balance"], "spendable": statement["spendable"],
         "entries": [(e, web.entry_description(e)) for e in statement["entries"]],
         "usage": web.month_summary(citizen=citizen),
         "purchases": [(p, web.offers_cancel(p, user=request.user)) for p in purchases],
@@ -315,3 +320,119 @@ def cancel(request, citizen, purchase_id):
     return render(request, "vouchers/cancel_confirm.html", {
         **_common(request), "purchase": purchase,
         "refusal": web.cancel_refusal_text(purchase, user=request.user)})
+
+
+# --- paying a shop: the citizen shows a pay code (CPM) ---------------------------------------------
+
+@verified_citizen_required
+@require_http_methods(["GET", "POST"])
+def pay_code(request, citizen):
+    """결제하기: a GET shows the live code this account was given (or a button); only a POST issues
+    one, voiding the previous (services.issue_pay_code), so a reload never voids a code silently."""
+    if request.method == "POST":
+        try:
+            services.issue_pay_code(citizen_id=citizen.pk, actor=request.user)
+        except ServiceError as exc:
+            messages.error(request, web.refusal_message(exc))
+        return redirect("vouchers:pay_code")
+    now = timezone.now()
+    statement = selectors.wallet_statement(citizen=citizen, limit=0, now=now)
+    card = web.pay_code_card(selectors.latest_pay_code(citizen=citizen, user=request.user), now=now)
+    return render(request, "vouchers/pay_code.html", {
+        **_common(request), "card": card, "spendable": statement["spendable"], "balance": statement["balance"]})
+
+
+@require_GET
+def pay_code_status(request, code_id):
+    """What the 결제하기 page polls: the state of one of the signed-in citizen's own codes (anyone
+    else's code, or no verified citizen, is 404)."""
+    citizen = _citizen(request)
+    code = selectors.pay_code_of(citizen=citizen, code_id=code_id) if citizen is not None else None
+    if code is None:
+        return JsonResponse({"code": "not_found", "detail": _("찾을 수 없습니다.")}, status=404)
+    response = JsonResponse(web.pay_code_status(code, citizen=citizen, now=timezone.now()))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- paying a shop: the citizen scans the shop's QR (MPM) ------------------------------------------
+
+def _shop_page(view):
+    """/pay/<code>/: an unknown or malformed shop code is a Korean 404 for anyone; then signed in
+    (else the login page, and back) and verified (else the verification, and back)."""
+    @wraps(view)
+    def wrapper(request, merchant_code):
+        merchant = web.merchant_for_page(merchant_code)
+        if merchant is None:
+            return render(request, "vouchers/merchant_not_found.html", {**_common(request)}, status=404)
+        back = reverse("merchant_pay", args=[merchant.code])  # the shop page, also after a POST
+        if not request.user.is_authenticated:
+            return redirect_to_login(back)
+        citizen = _citizen(request)
+        if citizen is None:
+            return _to_verify(request, back)
+        return view(request, citizen, merchant)
+    return wrapper
+
+
+def _shop_context(request, citizen, merchant, now):
+    statement = selectors.wallet_statement(citizen=citizen, limit=0, now=now)
+    return {**_common(request), "merchant": merchant, "spendable": statement["spendable"],
+            "refusal": web.merchant_refusal_text(merchant)}
+
+
+@_shop_page
+@require_http_methods(["GET", "POST"])
+def merchant_pay(request, citizen, merchant):
+    """The amount, then a confirmation step carrying a signed one-time ticket (nothing is paid yet)."""
+    now = timezone.now()
+    context = _shop_context(request, citizen, merchant, now)
+    form = MerchantPaymentForm(request.POST if request.method == "POST" else None, spendable=context["spendable"])
+    if request.method == "POST":
+        valid = form.is_valid()
+        if context["refusal"]:  # the shop's reason under the field, whatever was typed
+            form.add_error("amount", context["refusal"])
+        elif valid:
+            amount = form.cleaned_data["amount"]
+            return render(request, "vouchers/merchant_pay.html", {
+                **context, "form": form, "amount": amount,
+                "ticket": web.new_pay_ticket(user=request.user, merchant=merchant, amount=amount, now=now)})
+    return render(request, "vouchers/merchant_pay.html", {**context, "form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@_shop_page
+@require_POST
+def merchant_pay_confirm(request, citizen, merchant):
+    """결제: services.pay_merchant through web.pay_at_merchant, once per confirm form, then the receipt."""
+    ticket = web.read_pay_ticket(request.POST.get("ticket", ""), user=request.user, merchant=merchant)
+    if ticket is None:
+        messages.error(request, _("결제 확인 정보를 읽을 수 없습니다. 금액을 다시 입력해 주세요."))
+        return redirect("merchant_pay", merchant_code=merchant.code)
+    now = timezone.now()
+    try:
+        payment, replayed = web.pay_at_merchant(merchant=merchant, citizen=citizen, user=request.user,
+                                                ticket=ticket, now=now)
+    except web.TicketExpired:
+        messages.error(request, _("결제 확인 시간(10분)이 지났습니다. 금액을 다시 입력해 주세요."))
+        return redirect("merchant_pay", merchant_code=merchant.code)
+    except ServiceError as exc:
+        context = _shop_context(request, citizen, merchant, now)
+        form = MerchantPaymentForm({"amount": f"{ticket.amount:,}"}, spendable=context["spendable"])
+        form.is_valid()
+        form.errors.pop("amount", None)  # the service's own sentence, not the form's second guess
+        form.add_error("amount", web.refusal_message(exc))
+        return render(request, "vouchers/merchant_pay.html", {**context, "form": form}, status=exc.status)
+    if replayed:
+        messages.info(request, _("이미 결제한 요청입니다. 한 번만 결제되었습니다."))
+    return redirect("vouchers:payment", payment_id=payment.pk)
+
+
+@verified_citizen_required
+def payment_receipt(request, citizen, payment_id):
+    """A payment from the citizen's own wallet: 승인번호, amount, shop, time, the balance after it."""
+    payment = selectors.citizen_payment(citizen=citizen, payment_id=payment_id)
+    if payment is None:
+        raise Http404
+    return render(request, "vouchers/payment_receipt.html", {
+        **_common(request), "payment": payment, "balance_after": selectors.balance_after_payment(payment)})

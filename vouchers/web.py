@@ -4,19 +4,26 @@ No business rule lives here: every decision (may this citizen buy, is the hold s
 purchase be cancelled) is the services'; this module gathers what a page shows, turns refusal codes
 into Korean sentences, and drives the gateway → services hand-over of a web payment.
 """
+import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
 
+import segno
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
+from django.db import IntegrityError
+from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from jinju_portal import clock
 from jinju_portal.errors import ServiceError
-from vouchers import months, payments, rules, selectors, services
-from vouchers.choices import ReservationStatus
+from jinju_portal.money import format_krw
+from vouchers import inputs, months, payments, rules, selectors, services
+from vouchers.choices import PayCodeStatus, ReservationStatus
 from vouchers.errors import message, refuse
-from vouchers.models import Purchase, Reservation, Tranche
+from vouchers.models import Merchant, PayCode, Payment, Purchase, Reservation, Tranche
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +191,169 @@ def cancel_web_purchase(*, purchase: Purchase, user, now=None) -> bool:
         raise refuse("not_found.purchase")
     cancelled = services.cancel_purchase(purchase_id=purchase.pk, actor=user, now=now)
     return cancelled.cancelled_at == now
+
+
+# --- paying a shop with the mobile wallet ----------------------------------------------------------
+
+QR_SCALE = 6  # px per module before CSS scales the drawing to the screen (viewBox, no fixed size)
+PAID_SHOWN_FOR = dt.timedelta(minutes=10)  # how long the pay-code page still says "결제되었습니다"
+
+
+def pay_code_qr_svg(token: str) -> str:
+    """The pay code's QR as inline SVG, drawn on the server (no script, no image request). Error
+    correction M survives a cracked phone screen; the drawing has a <title> for screen readers."""
+    qr = segno.make(token, error="m")
+    return mark_safe(qr.svg_inline(scale=QR_SCALE, border=4, omitsize=True, svgclass="vw-qr-svg",
+                                   title=_("결제 QR 코드")))  # segno escapes the title; the rest is a path
+
+
+def grouped_short_code(short_code: str) -> str:
+    """"123456" -> "123 456", as a cashier reads it out."""
+    return f"{short_code[:3]} {short_code[3:]}"
+
+
+def pay_code_state(code: PayCode, *, now) -> str:
+    """active | used | voided | expired, as the citizen's page shows it (a code is spendable while
+    active and before expires_at, as services.pay_with_code asks)."""
+    if code.status == PayCodeStatus.ACTIVE:
+        return "active" if code.expires_at > now else "expired"
+    if code.status == PayCodeStatus.LAPSED:
+        return "expired"
+    return code.status
+
+
+def paid_text(payment: Payment) -> str:
+    return _("결제되었습니다 %(amount)s · %(shop)s") % {"amount": format_krw(payment.amount),
+                                                  "shop": payment.merchant.name}
+
+
+@dataclass
+class PayCodeCard:
+    """What the 결제하기 page shows of the account's last pay code."""
+    code: PayCode
+    state: str
+    seconds_left: int
+    short_code: str
+    qr_svg: str = ""  # only while the code can pay
+    payment: Payment | None = None
+    paid_text: str = ""
+
+
+def pay_code_card(code: PayCode | None, *, now) -> PayCodeCard | None:
+    """The live code with its QR, or the code's payment if it paid in the last minutes; otherwise
+    None (the page offers a button: a GET never issues a code, a reload never voids one)."""
+    if code is None:
+        return None
+    state = pay_code_state(code, now=now)
+    if state == "active":
+        return PayCodeCard(code=code, state=state, seconds_left=int((code.expires_at - now).total_seconds()),
+                           short_code=grouped_short_code(code.short_code), qr_svg=pay_code_qr_svg(code.token))
+    payment = getattr(code, "payment", None) if state == "used" else None
+    if payment is not None and now - payment.created_at <= PAID_SHOWN_FOR:
+        return PayCodeCard(code=code, state=state, seconds_left=0, short_code="", payment=payment,
+                           paid_text=paid_text(payment))
+    return None
+
+
+def pay_code_status(code: PayCode, *, citizen, now) -> dict:
+    """The JSON the 결제하기 page polls: the code's state and, once it paid, what and where, with the
+    wallet's new spendable balance."""
+    state = pay_code_state(code, now=now)
+    body = {"state": state, "seconds_left": max(0, int((code.expires_at - now).total_seconds()))}
+    payment = getattr(code, "payment", None) if state == "used" else None
+    if payment is not None:
+        spendable = selectors.wallet_statement(citizen=citizen, limit=0, now=now)["spendable"]
+        body.update(amount=payment.amount, merchant=payment.merchant.name, paid_text=paid_text(payment),
+                    spendable=spendable, spendable_text=format_krw(spendable),
+                    receipt_url=reverse("vouchers:payment", args=[payment.pk]))
+    return body
+
+
+def merchant_for_page(text: str) -> Merchant | None:
+    """The shop a poster's QR names (its code, as people type it), or None for anything else."""
+    try:
+        code = inputs.clean_merchant_code(text)
+    except ServiceError:
+        return None
+    return Merchant.objects.select_related("category").filter(code=code).first()
+
+
+def merchant_refusal_text(merchant: Merchant) -> str:
+    """Why this shop cannot take the wallet now ("" if it can): the services' own rule and sentence."""
+    refusal = rules.payment_refusal(merchant_status=merchant.status, accepts_mobile=merchant.accepts_mobile)
+    return message(refusal) if refusal else ""
+
+
+# The confirm form carries a signed ticket: who pays which shop how much, and a one-time key. The
+# amount shown on the confirm page is the amount paid; sent twice, the key pays once (pay_at_merchant).
+TICKET_SALT = "vouchers.merchant-payment"
+TICKET_AGE = dt.timedelta(minutes=10)
+KEY_PREFIX = "web-"
+
+
+@dataclass(frozen=True)
+class PayTicket:
+    amount: int
+    key: str
+    issued_at: int  # epoch seconds
+
+
+def new_pay_ticket(*, user, merchant: Merchant, amount: int, now=None) -> str:
+    now = clock.now_or(now)
+    return signing.dumps({"u": user.pk, "m": merchant.code, "a": amount,
+                          "k": KEY_PREFIX + secrets.token_urlsafe(18), "t": int(now.timestamp())}, salt=TICKET_SALT)
+
+
+def read_pay_ticket(text: str, *, user, merchant: Merchant) -> PayTicket | None:
+    """The ticket's contents if this server signed it for this account and shop, else None. Its age
+    is checked by the caller: a late resubmit of a form that already paid still finds its payment."""
+    if not isinstance(text, str) or not 0 < len(text) <= 500:
+        return None
+    try:
+        data = signing.loads(text, salt=TICKET_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.pk or data.get("m") != merchant.code:
+        return None
+    amount, key, issued = data.get("a"), data.get("k"), data.get("t")
+    if not (isinstance(amount, int) and isinstance(key, str) and key.startswith(KEY_PREFIX) and isinstance(issued, int)):
+        return None
+    return PayTicket(amount=amount, key=key, issued_at=issued)
+
+
+class TicketExpired(Exception):
+    """The confirm form waited too long: the citizen enters the amount again."""
+
+
+UNIQUE_WEB_KEY = "payment_user_idempotency_key_unique"
+
+
+def _violated(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
+def pay_at_merchant(*, merchant: Merchant, citizen, user, ticket: PayTicket, now=None) -> tuple[Payment, bool]:
+    """services.pay_merchant once per confirm form. Returns (payment, replayed): a form sent again —
+    a double tap, back and resubmit, or two requests at the same instant — answers with the payment
+    the first one made. Two at once queue on the wallet lock; the second's insert then meets
+    UNIQUE (user, idempotency_key) and rolls back whole, or the service refuses it for the balance
+    the first one spent: either way it finds the first one's payment here."""
+    now = clock.now_or(now)
+    earlier = selectors.web_payment(user=user, idempotency_key=ticket.key)
+    if earlier is not None:
+        return earlier, True
+    if now.timestamp() - ticket.issued_at > TICKET_AGE.total_seconds():
+        raise TicketExpired
+    try:
+        return services.pay_merchant(merchant_code=merchant.code, citizen_id=citizen.pk, amount=ticket.amount,
+                                     actor=user, idempotency_key=ticket.key, now=now), False
+    except IntegrityError as exc:
+        if _violated(exc) != UNIQUE_WEB_KEY:
+            raise
+    except ServiceError:
+        earlier = selectors.web_payment(user=user, idempotency_key=ticket.key)
+        if earlier is None:
+            raise
+        return earlier, True
+    return selectors.web_payment(user=user, idempotency_key=ticket.key), True

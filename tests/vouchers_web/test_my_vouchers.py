@@ -145,3 +145,31 @@ def test_a_staff_account_on_the_citizen_pages_cannot_cancel_a_purchase_made_at_a
     assert response.status_code == 302
     assert Purchase.objects.get(pk=bought.id).status == "completed"
     assert "누리집에서 취소할 수 없습니다" in signed_in.get(response["Location"]).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("frozen_clock")  # both purchases and the payment inside the 7 days, one month
+def test_a_purchase_whose_credit_a_shop_payment_spent_cannot_be_cancelled_though_the_balance_covers_it(
+        signed_in, citizen, user, tranche):
+    """Credits are spent oldest first: 10,000 paid at a shop comes out of the first 50,000, so that
+    purchase is used (already_used) while the wallet's 90,000 still covers it; the second is untouched."""
+    from tests.vouchers.factories import MerchantFactory
+
+    older, newer = buy_on_the_web(signed_in, tranche), buy_on_the_web(signed_in, tranche)
+    shop = MerchantFactory(name="진주냉면")
+    services.pay_merchant(merchant_code=shop.code, citizen_id=citizen.pk, amount=10_000, actor=user)
+    assert Wallet.objects.get(citizen=citizen).balance == 90_000
+    page = signed_in.get(reverse("vouchers:cancel", args=[older.pk])).content.decode()
+    assert 'id="cancel-refusal"' in page and "이미 사용한 금액이 있어 취소할 수 없습니다." in page
+    assert "네, 구매를 취소합니다" not in page
+    mine = signed_in.get(reverse("vouchers:mine")).content.decode()
+    assert reverse("vouchers:cancel", args=[older.pk]) not in mine
+    assert reverse("vouchers:cancel", args=[newer.pk]) in mine
+    response = signed_in.post(reverse("vouchers:cancel", args=[older.pk]))
+    assert "이미 사용한 금액이 있어 취소할 수 없습니다." in signed_in.get(response["Location"]).content.decode()
+    assert Purchase.objects.get(pk=older.pk).status == "completed"
+    assert "네, 구매를 취소합니다" in signed_in.get(reverse("vouchers:cancel", args=[newer.pk])).content.decode()
+    signed_in.post(reverse("vouchers:cancel", args=[newer.pk]))
+    assert Purchase.objects.get(pk=newer.pk).status == "cancelled"
+    assert Wallet.objects.get(citizen=citizen).balance == 40_000
+    assert_invariants()
