@@ -1,4 +1,5 @@
-"""URL map: citizen pages, the admin, /healthz, and the partner API under /api/v1/."""
+"""URL map: citizen pages, the merchant's own pages (/merchant/), the admin, /healthz, and the partner
+API under /api/v1/."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -30,6 +31,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
     path("vouchers/", include("vouchers.urls")),
+    path("merchant/", include("vouchers.merchant_urls")),
     path("delivery/", include("delivery.urls")),
     path("industrial/", include("industrial.urls")),
 ]
