@@ -1,4 +1,5 @@
-"""Demo accounts for `seed_demo`: staff in the admin, a citizen on the web pages."""
+"""Demo accounts for `seed_demo`: staff in the admin, a citizen on the web pages (the demo shop's
+owner and cashier are created by vouchers/seed.py, once the shop exists)."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 
@@ -8,6 +9,11 @@ DEMO_ACCOUNTS = [
     ("admin", "관리자", True, True),
     ("clerk", "김주무관", True, False),
     ("citizen", "이진주", False, False),
+]
+# username, role: sign-ins of one demo merchant's own pages (/merchant/), same password
+DEMO_MERCHANT_ACCOUNTS = [
+    ("shop-owner", "owner"),
+    ("shop-cashier", "cashier"),
 ]
 STAFF_GROUP = "시청 담당자"
 

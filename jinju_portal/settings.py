@@ -153,7 +153,7 @@ DISABLED_PERIODIC_TASKS = env.list("DISABLED_PERIODIC_TASKS", default=[])
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
-# Absolute links in e-mails (cancel a registration, look up a request) point here.
+# Absolute links in e-mails (cancel a registration, look up a request) and the QR on merchant posters point here.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="진주시 경제지원 포털 <noreply@jinju.go.kr>")
 

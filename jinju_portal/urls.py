@@ -1,4 +1,5 @@
-"""URL map: citizen pages (and /pay/<code>/, the shops' QR), the admin, /healthz, and the partner API under /api/v1/."""
+"""URL map: citizen pages (and /pay/<code>/, the shops' QR), the merchant's own pages (/merchant/),
+the admin, /healthz, and the partner API under /api/v1/."""
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -34,6 +35,7 @@ urlpatterns = [
     # the URL a shop's poster QR opens (short, printed): the citizen types the amount and pays
     path("pay/<str:merchant_code>/", voucher_views.merchant_pay, name="merchant_pay"),
     path("pay/<str:merchant_code>/confirm/", voucher_views.merchant_pay_confirm, name="merchant_pay_confirm"),
+    path("merchant/", include("vouchers.merchant_urls")),
     path("delivery/", include("delivery.urls")),
     path("industrial/", include("industrial.urls")),
 ]

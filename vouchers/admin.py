@@ -24,11 +24,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from jinju_portal import bizno
 from jinju_portal.errors import ServiceError
+from jinju_portal.forms import add_service_error
 from jinju_portal.identity import hash_identity
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import inputs, months, services
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MerchantRefund,
-                             MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase, Reservation, Tranche,
+from vouchers.choices import MemberRole
+from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MerchantMember,
+                             MerchantRefund, MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase,
+                             Reservation, Tranche,
                              VoucherEvent, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
@@ -593,6 +596,12 @@ class MerchantChangeForm(ServiceForm):
                                         changes=self.values(services.MERCHANT_EDITABLE), actor=self.user)
 
 
+class OwnerAccountForm(forms.Form):
+    username = forms.CharField(label=_("아이디"), max_length=150)
+    password = forms.CharField(label=_("처음 비밀번호"), strip=False, widget=forms.PasswordInput,
+                               help_text=_("대표에게 전하고, 로그인한 뒤 바꾸도록 안내해 주세요."))
+
+
 class MerchantActionForm(helpers.ActionForm):
     reason = forms.CharField(label=_("사유"), required=False, max_length=inputs.MAX_REASON,
                              help_text=_("정지·해지에는 사유가 필요합니다."))
@@ -637,12 +646,51 @@ class MerchantAdmin(TrailMixin, ServiceFormAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return MerchantAddForm.Meta.fields
-        return ("business_number_display", *services.MERCHANT_EDITABLE, *self.STATUS_FIELDS, "trail")
+        return ("business_number_display", *services.MERCHANT_EDITABLE, *self.STATUS_FIELDS, "accounts", "trail")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("business_number_display", *self.STATUS_FIELDS, "trail")
+        return ("business_number_display", *self.STATUS_FIELDS, "accounts", "trail")
+
+    @admin.display(description=_("가맹점 계정"))
+    def accounts(self, obj):
+        """The shop's sign-ins for its own pages (/merchant/); the owner is created here, by staff."""
+        members = obj.members.select_related("user").order_by("-active", "role", "id")
+        rows = format_html_join("", "<li>{} · {}{}</li>", (
+            (m.user.get_username(), m.get_role_display(), "" if m.active else format_html(" · {}", _("사용 중지")))
+            for m in members))
+        has_owner = any(m.active and m.role == MemberRole.OWNER for m in members)
+        link = "" if has_owner else format_html(
+            '<a class="button" href="{}">{}</a>', reverse("admin:vouchers_merchant_add_owner", args=[obj.pk]),
+            _("대표(점주) 계정 만들기"))
+        return format_html("<ul>{}</ul>{}", rows, link) if rows else (link or _("계정 없음"))
+
+    def get_urls(self):
+        return [path("<int:pk>/add-owner/", self.admin_site.admin_view(self.add_owner_view),
+                     name="vouchers_merchant_add_owner"), *super().get_urls()]
+
+    def add_owner_view(self, request, pk):
+        """The owner's account, through services.add_member (the password validators, one owner per shop)."""
+        merchant = get_object_or_404(Merchant, pk=pk)
+        if not self.has_change_permission(request, merchant):
+            return redirect("admin:index")
+        form = OwnerAccountForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.add_member(merchant_id=merchant.pk, username=form.cleaned_data["username"],
+                                    password=form.cleaned_data["password"], role=MemberRole.OWNER,
+                                    actor=request.user)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                self.message_user(request, _("대표 계정 %(username)s을(를) 만들었습니다. 가맹점 페이지(/merchant/)에 "
+                                             "로그인할 수 있습니다.") % {"username": form.cleaned_data["username"]},
+                                  messages.SUCCESS)
+                return redirect("admin:vouchers_merchant_change", merchant.pk)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": merchant,
+                   "form": form, "title": _("대표(점주) 계정 만들기: %(name)s") % {"name": merchant.name}}
+        return TemplateResponse(request, "admin/vouchers/merchant/add_owner.html", context)
 
     def has_delete_permission(self, request, obj=None):
         return False  # payments and history hang on a merchant: cancel it instead
@@ -726,3 +774,29 @@ class PaymentAdmin(TrailMixin, ReadOnlyAdmin):
     @admin.display(description=_("환불 금액"), ordering="refunded")
     def refunded_display(self, obj):
         return won(obj.refunded)
+
+
+@admin.register(MerchantMember)
+class MerchantMemberAdmin(ReadOnlyAdmin):
+    """The merchants' own sign-ins: created by the owner (cashiers) or on the merchant's page here
+    (the owner); switched off by the action, through the service (one event each)."""
+
+    list_display = ("user", "merchant", "role", "active", "created_at")
+    list_filter = ("role", "active")
+    list_select_related = ("user", "merchant")
+    search_fields = ("user__username", "=merchant__code")
+    search_help_text = _("아이디 또는 가맹점 코드")
+    fields = ("user", "merchant", "role", "active", "created_at")
+    readonly_fields = fields
+    actions = ["deactivate"]
+
+    def has_deactivate_permission(self, request):
+        return request.user.has_perm("vouchers.change_merchantmember")
+
+    @admin.action(description=_("선택한 가맹점 계정 사용 중지"), permissions=["deactivate"])
+    def deactivate(self, request, queryset):
+        done = 0
+        for member_id in queryset.filter(active=True).order_by("id").values_list("id", flat=True):
+            services.deactivate_member(member_id=member_id, actor=request.user)
+            done += 1
+        self.message_user(request, _("가맹점 계정 %(n)d개의 사용을 중지했습니다.") % {"n": done}, messages.SUCCESS)

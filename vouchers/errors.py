@@ -31,6 +31,9 @@ class Code(StrEnum):
     INVALID_REASON = "invalid_reason"
     INVALID_FILTER = "invalid_filter"
     INVALID_AMOUNT = "invalid_amount"
+    INVALID_USERNAME = "invalid_username"  # a merchant's staff account: shape, or already taken
+    INVALID_PASSWORD = "invalid_password"  # Django's password validators said no
+    INVALID_ROLE = "invalid_role"
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -61,13 +64,16 @@ class Code(StrEnum):
     REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
     REFUND_WINDOW_CLOSED = "refund_window_closed"
     NOT_MERCHANT_OWNER = "not_merchant_owner"
+    MERCHANT_HAS_OWNER = "merchant_has_owner"
+    MEMBER_IS_OWNER = "member_is_owner"  # an owner cannot switch off their own account
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
 _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.INVALID_CHANNEL, Code.INVALID_MEDIUM,
         Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
-        Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT}
+        Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT,
+        Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE}
 
 _403 = {Code.NOT_MERCHANT_OWNER}
 
@@ -136,6 +142,14 @@ MESSAGES = {
     "refund_window_closed": _("결제한 지 30일이 지나 환불할 수 없습니다."),
     "not_merchant_owner": _("환불과 직원 계정 추가는 대표(점주) 계정만 할 수 있습니다."),
     "invalid_merchant.code": _("가맹점 코드를 찾을 수 없습니다. QR 포스터의 코드를 확인해 주세요."),
+    # the merchant's staff accounts
+    "invalid_username": _("아이디는 1–%(max)d자의 영문·숫자·한글과 @ . + - _ 로 정해 주세요."),
+    "invalid_username.taken": _("이미 쓰이는 아이디입니다. 다른 아이디를 정해 주세요."),
+    "invalid_password": _("비밀번호가 안전 기준에 맞지 않습니다."),
+    "invalid_role": _("역할은 대표(owner) 또는 직원(cashier)이어야 합니다."),
+    "merchant_has_owner": _("이 가맹점에는 이미 대표(점주) 계정이 있습니다."),
+    "member_is_owner": _("대표(점주) 계정은 여기서 사용 중지할 수 없습니다. 시청 담당자에게 문의해 주세요."),
+    "not_found.member": _("가맹점 계정을 찾을 수 없습니다."),
     "idempotent_replay": _("이미 처리된 요청입니다."),
     # merchants (가맹점)
     "invalid_business_number": _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),

@@ -4,6 +4,9 @@ serializers and selectors use them without importing services (which re-export t
 import re
 
 from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 
 from jinju_portal import bizno
 from jinju_portal.money import MAX_KRW
@@ -243,3 +246,35 @@ def clean_merchant_code(value) -> str:
     if not merchant_codes.is_valid_code(text):
         raise refuse("invalid_merchant.code", on="merchant_code")
     return text
+
+
+# --- a merchant's staff accounts -----------------------------------------------------------------
+
+def clean_new_username(value) -> str:
+    """A username for a new merchant account, as Django's own sign-in takes it (NFKC-normalised,
+    letters, digits and @.+-_, up to the model's length), not yet taken by any account."""
+    user_model = get_user_model()
+    limit = user_model._meta.get_field(user_model.USERNAME_FIELD).max_length
+    text = user_model.normalize_username(value.strip()) if isinstance(value, str) else ""
+    try:
+        UnicodeUsernameValidator()(text)
+    except ValidationError:
+        text = ""
+    if not 1 <= len(text) <= limit:
+        raise refuse("invalid_username", on="username", max=limit)
+    if user_model._default_manager.filter(**{f"{user_model.USERNAME_FIELD}__iexact": text}).exists():
+        raise refuse("invalid_username.taken", on="username")
+    return text
+
+
+def clean_new_password(value, *, username: str) -> str:
+    """The initial password the owner (or a clerk) sets, through Django's AUTH_PASSWORD_VALIDATORS;
+    their own sentences (translated by Django) go under the field."""
+    if not isinstance(value, str) or not value:
+        raise refuse("invalid_password", on="password")
+    user_model = get_user_model()
+    try:
+        password_validation.validate_password(value, user=user_model(**{user_model.USERNAME_FIELD: username}))
+    except ValidationError as exc:
+        raise refuse("invalid_password", {"password": list(exc.messages)}) from None
+    return value

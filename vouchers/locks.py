@@ -16,7 +16,8 @@ deadlock against a concurrent sale, which holds its usage row while it waits for
 
 Merchants' own changes (services/merchants.py) lock the merchant, then its category (so a category
 made excluded while a clerk approves one of its merchants is seen by one or the other); a category
-change locks the category alone. Neither is taken together with the three above.
+change locks the category alone. Adding or switching off a merchant's account (services/members.py)
+locks the merchant, then the member row. Neither is taken together with the three above.
 """
 from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Payment, Tranche, Wallet
 

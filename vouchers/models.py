@@ -521,6 +521,9 @@ class MerchantMember(models.Model):
         ordering = ["merchant", "role", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=MemberRole.values), name="merchantmember_role_known"),
+            # one owner per merchant: two clerks (or a clerk and a retry) creating it at once make one
+            models.UniqueConstraint(fields=["merchant"], condition=Q(role=MemberRole.OWNER, active=True),
+                                    name="merchantmember_one_active_owner"),
         ]
 
     def __str__(self):
@@ -595,10 +598,10 @@ class Payment(models.Model):
                 | Q(status=PaymentStatus.PARTIALLY_REFUNDED, refunded__gt=0, refunded__lt=F("amount"))
                 | Q(status=PaymentStatus.REFUNDED, refunded=F("amount")),
                 name="payment_status_matches_refunded"),
-            # the citizen's own page pays once per confirm form (its one-time key), even when the
-            # form is sent twice at the same instant: the second insert fails here (vouchers/web.py)
+            # a page's one-time form nonce takes one payment however often the form is sent
+            # (a partner's Idempotency-Key lives in the API's own table; its rows have no user)
             models.UniqueConstraint(fields=["user", "idempotency_key"],
-                                    condition=Q(user__isnull=False) & ~Q(idempotency_key=""),
+                                    condition=~Q(idempotency_key="") & Q(user__isnull=False),
                                     name="payment_user_idempotency_key_unique"),
         ]
         indexes = [
@@ -635,7 +638,13 @@ class MerchantRefund(models.Model):
         verbose_name = _("가맹점 결제 환불")
         verbose_name_plural = _("가맹점 결제 환불")
         ordering = ["-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="merchantrefund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="merchantrefund_amount_positive"),
+            # the merchant page's refund form: one refund per nonce, however often it is sent
+            models.UniqueConstraint(fields=["user", "idempotency_key"],
+                                    condition=~Q(idempotency_key="") & Q(user__isnull=False),
+                                    name="merchantrefund_user_idempotency_key_unique"),
+        ]
         indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created")]
 
     def __str__(self):

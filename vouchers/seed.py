@@ -7,8 +7,9 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from jinju_portal.identity import hash_identity
+from jinju_portal.seed import DEMO_MERCHANT_ACCOUNTS, DEMO_PASSWORD
 from vouchers import months, seed_merchants, services
-from vouchers.models import Citizen, IssuancePlan, LimitPolicy, Purchase, Tranche
+from vouchers.models import Citizen, IssuancePlan, LimitPolicy, Merchant, Purchase, Tranche
 from vouchers.months import SEOUL
 
 PLANS_2021 = {"paper": 6_000_000_000, "mobile": 19_000_000_000}
@@ -77,6 +78,7 @@ def run(out):
     out.step("데모 구매와 citizen 계정의 모바일 지갑")
     seed_open_demo_tranches(out)
     seed_merchants.run(out)
+    seed_merchant_logins(out)
 
 
 def seed_open_demo_tranches(out, now=None):
@@ -94,3 +96,19 @@ def seed_open_demo_tranches(out, now=None):
                                 opens_at=opens_at, closes_at=closes_at, plan=None, month=month)
         out.created(f"{name} {quota:,}원")
     out.step(f"{month} 시연용 판매 회차 (발행 계획 밖: 2021년 실적에 들어가지 않음)")
+
+
+def seed_merchant_logins(out):
+    """The first demo merchant (it takes paper and mobile) gets an owner and a cashier sign-in for
+    its own pages, through the member service (password validators, events)."""
+    merchant = Merchant.objects.filter(business_number=seed_merchants.business_number(0)).first()
+    if merchant is None:
+        return
+    User = get_user_model()
+    for username, role in DEMO_MERCHANT_ACCOUNTS:
+        if User.objects.filter(username=username).exists():
+            continue
+        services.add_member(merchant_id=merchant.pk, username=username, password=DEMO_PASSWORD, role=role, actor=None)
+        out.created(f"가맹점 계정 {username} ({merchant.name}, {role})")
+    out.step(f"데모 가맹점 {merchant.name} ({merchant.code})의 계정: "
+             + ", ".join(name for name, _role in DEMO_MERCHANT_ACCOUNTS) + f" (비밀번호 {DEMO_PASSWORD})")

@@ -1,4 +1,5 @@
 """Reads of the vouchers app: limits in force, a buyer's month, plan progress, purchase answers."""
+import datetime as dt
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -13,8 +14,8 @@ from jinju_portal.identity import hash_identity
 from jinju_portal.models import Role
 from vouchers import months, rules
 from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantMember, MonthlyUsage,
-                             PayCode, Payment, Purchase, Tranche, Wallet, WalletEntry)
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantMember,
+                             MerchantRefund, MonthlyUsage, PayCode, Payment, Purchase, Tranche, Wallet, WalletEntry)
 
 
 @dataclass(frozen=True)
@@ -352,3 +353,42 @@ def balance_after_payment(payment: Payment) -> int | None:
     """The wallet's balance right after the payment (its ledger line)."""
     return (WalletEntry.objects.filter(payment=payment, kind=EntryKind.PAYMENT)
             .values_list("balance_after", flat=True).first())
+
+
+# --- the merchant's own pages ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MerchantDay:
+    """One Seoul calendar day of a merchant, as its pages show it (nothing about who paid)."""
+    day: dt.date
+    payments: list  # the day's payments, newest first
+    count: int
+    paid: int  # sum of the day's payments
+    refunded: int  # sum of the refunds made that day (of the day's payments or earlier ones), as settlement counts
+    net: int
+
+
+def seoul_day_bounds(now) -> tuple[dt.datetime, dt.datetime]:
+    """[00:00, next 00:00) of the Seoul calendar day `now` falls in (no DST in Korea: 24 hours)."""
+    start = dt.datetime.combine(months.seoul(now).date(), dt.time(0, 0), tzinfo=months.SEOUL)
+    return start, start + dt.timedelta(days=1)
+
+
+def merchant_day(*, merchant_id, now=None) -> MerchantDay:
+    """Today's (Asia/Seoul) payments and totals of one merchant, through the (merchant, created_at)
+    indexes of payments and refunds."""
+    start, end = seoul_day_bounds(clock.now_or(now))
+    payments = Payment.objects.filter(merchant_id=merchant_id, created_at__gte=start, created_at__lt=end)
+    totals = payments.aggregate(count=Count("id"), paid=Sum("amount", default=0))
+    refunded = MerchantRefund.objects.filter(merchant_id=merchant_id, created_at__gte=start,
+                                             created_at__lt=end).aggregate(s=Sum("amount", default=0))["s"]
+    rows = list(payments.only("id", "merchant_id", "method", "amount", "refunded", "status", "created_at")
+                .order_by("-created_at", "-id"))
+    return MerchantDay(day=start.date(), payments=rows, count=totals["count"], paid=totals["paid"],
+                       refunded=refunded, net=totals["paid"] - refunded)
+
+
+def merchant_payment(*, merchant_id, payment_id) -> Payment | None:
+    """A payment of this merchant by its number (승인번호), else None: another merchant's number is
+    answered exactly as an unknown one."""
+    return Payment.objects.filter(pk=payment_id, merchant_id=merchant_id).first()

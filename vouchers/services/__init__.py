@@ -16,6 +16,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     citizens       linking a verified identity to a web account
     merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
     payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
+    members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -31,6 +32,7 @@ from vouchers.services.issuance import (PLAN_EDITABLE, TRANCHE_EDITABLE, close_t
 from vouchers.services.merchants import (CATEGORY_EDITABLE, MERCHANT_EDITABLE, approve_merchant, cancel_merchant,
                                          create_merchant_category, register_merchant, suspend_merchant,
                                          update_merchant, update_merchant_category)
+from vouchers.services.members import add_member, deactivate_member
 from vouchers.services.payments import (issue_pay_code, pay_merchant, pay_with_code,
                                         refund_merchant_payment)
 from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
@@ -58,4 +60,5 @@ __all__ = [
     "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
     "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
     "issue_pay_code", "pay_merchant", "pay_with_code", "refund_merchant_payment",
+    "add_member", "deactivate_member",
 ]

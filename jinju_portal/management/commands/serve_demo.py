@@ -7,7 +7,7 @@ database, Celery or e-mail elsewhere.
 from django.conf import settings
 from whitenoise.runserver_nostatic.management.commands.runserver import Command as RunserverCommand
 
-from jinju_portal.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+from jinju_portal.seed import DEMO_ACCOUNTS, DEMO_MERCHANT_ACCOUNTS, DEMO_PASSWORD
 
 
 def _role(is_staff, is_superuser):
@@ -32,7 +32,8 @@ def what_runs_where(database: dict | None = None) -> list[str]:
 
 
 def banner(base_url: str) -> str:
-    logins = ", ".join(f"{name} ({_role(staff, superuser)})" for name, _full, staff, superuser in DEMO_ACCOUNTS)
+    logins = ", ".join([f"{name} ({_role(staff, superuser)})" for name, _full, staff, superuser in DEMO_ACCOUNTS]
+                       + [f"{name} (merchant {role}, {base_url}merchant/)" for name, role in DEMO_MERCHANT_ACCOUNTS])
     return "\n".join([
         "",
         f"  진주시 경제지원 포털: {base_url}",
