@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 
 import segno
 from django.conf import settings
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib.pagesizes import A4
@@ -25,9 +26,8 @@ POSTER_LANGUAGE = "ko"
 
 def pay_url(merchant_code: str) -> str:
     """What the poster's QR opens: the citizen's MPM page of this shop. Built from PUBLIC_BASE_URL,
-    not from the request, so a poster printed from an internal address still works outside. (The
-    page itself is the citizen pay page, another module's; its path is fixed by the poster.)"""
-    return f"{settings.PUBLIC_BASE_URL}/pay/{merchant_code}/"
+    not from the request, so a poster printed from an internal address still works outside."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("merchant_pay", args=[merchant_code])
 
 
 def _qr(url: str):

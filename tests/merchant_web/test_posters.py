@@ -84,3 +84,15 @@ def test_the_poster_stays_korean_when_the_owner_reads_english(client, owner, mer
     client.cookies["django_language"] = "en"
     svg = client.get("/merchant/poster.svg").content.decode()
     assert "진주사랑상품권 가맹점" in svg and "QR을 찍고 금액을 입력하세요" in svg
+
+
+def test_the_posters_qr_opens_the_citizens_pay_page_of_this_shop(settings, client, merchant):
+    from django.urls import resolve
+    from urllib.parse import urlparse
+
+    settings.PUBLIC_BASE_URL = "https://portal.jinju.go.kr"
+    url = posters.pay_url(merchant.code)
+    assert url == f"https://portal.jinju.go.kr/pay/{merchant.code}/"
+    assert resolve(urlparse(url).path).url_name == "merchant_pay"
+    answer = client.get(urlparse(url).path)  # a citizen not signed in is sent to sign in, then back here
+    assert answer.status_code == 302 and answer["Location"].endswith(f"?next=/pay/{merchant.code}/")
