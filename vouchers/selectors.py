@@ -6,15 +6,15 @@ from dataclasses import dataclass
 from django.contrib.postgres.lookups import TrigramSimilar, TrigramWordSimilar
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import Greatest
 
 from jinju_portal import clock
 from jinju_portal.identity import hash_identity
 from vouchers import months, rules
 from vouchers.choices import Medium, MerchantStatus, NoteStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MonthlyUsage,
-                             Purchase, Tranche, Wallet)
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory,
+                             MonthlyUsage, Purchase, Tranche, Wallet)
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,16 @@ def directory_search():
                            "set_config('pg_trgm.word_similarity_threshold', %s, true)",
                            [str(DIRECTORY_SIMILARITY), str(DIRECTORY_WORD_SIMILARITY)])
         yield
+
+
+def directory_choices() -> tuple[list[tuple[str, str]], list[str]]:
+    """What the directory's filters offer: [(code, name)] of the categories that have approved
+    merchants, and the 읍면동 where approved merchants are, each in Korean order."""
+    approved = Merchant.objects.filter(status=MerchantStatus.APPROVED)
+    categories = (MerchantCategory.objects.filter(Exists(approved.filter(category=OuterRef("pk"))))
+                  .order_by("name").values_list("code", "name"))
+    dongs = approved.order_by("dong").values_list("dong", flat=True).distinct()
+    return list(categories), list(dongs)
 
 
 def _name_matches(q) -> Q:

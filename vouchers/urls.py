@@ -18,4 +18,5 @@ urlpatterns = [
     path("payments/notify/", views.payment_notify, name="payment_notify"),
     path("my/", views.mine, name="mine"),
     path("my/purchases/<int:purchase_id>/cancel/", views.cancel, name="cancel"),
+    path("merchants/", views.merchants, name="merchants"),
 ]
