@@ -34,6 +34,13 @@ def test_approved_merchants_have_a_name_ordered_index_for_the_pages():
     assert "(name, id)" in definition and "'approved'" in definition
 
 
+def test_the_trigram_index_has_no_pending_list_for_searches_to_read():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'merchant_name_trgm'")
+        (options,) = cursor.fetchone()
+    assert options == ["fastupdate=off"]
+
+
 def test_two_syllables_are_found_in_the_middle_of_a_word_and_four_with_a_typo(api):
     food = MerchantCategoryFactory(code="restaurant", name="일반음식점")
     MerchantFactory(name="중앙시장돼지국밥", category=food)
