@@ -55,3 +55,8 @@ __all__ = [
     "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
     "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
 ]
+
+# the city's merchant list (가맹점 명단), imported many rows at once (services/merchants.py)
+from vouchers.services.merchants import ImportedRow, import_merchants, preview_merchant_import  # noqa: E402
+
+__all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]
