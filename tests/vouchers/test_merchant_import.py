@@ -261,6 +261,13 @@ def test_the_export_writes_the_same_sheet_and_reads_back_unchanged(admin_client)
     assert again.context["summary"]["unchanged"] == 2 and "confirm_form" not in again.context
 
 
+def test_the_preview_escapes_what_the_sheet_says(admin_client):
+    page = upload(admin_client, csv_bytes([row(1, 상호="<b>가게</b>"), row(2, 업종="<img src=x>")]))
+    body = page.content.decode()
+    assert "&lt;b&gt;가게&lt;/b&gt;" in body and "<b>가게" not in body
+    assert "&lt;img src=x&gt;" in body and "<img src=x>" not in body
+
+
 def test_nothing_to_write_offers_no_confirm(admin_client):
     confirm(admin_client, upload(admin_client, csv_bytes([row(1)])))
     page = upload(admin_client, csv_bytes([row(1), row(2, 사업자등록번호="1234")]))
