@@ -120,6 +120,15 @@ def test_bad_filters_are_a_400_page_with_the_reason_in_korean(client, shops, par
     assert response.context["page"] is None and 'role="alert"' in response.content.decode()
 
 
+def test_the_page_speaks_english_to_an_english_browser(client, shops):
+    response = client.get(URL, {"q": "국밥"}, HTTP_ACCEPT_LANGUAGE="en")
+    body = _text(response)
+    assert "Find a merchant" in body and "1 merchant found" in body and "Voucher type" in body
+    assert "Unknown category" not in body
+    bad = client.get(URL, {"page": "x"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert "That is not a page number: showing the first page." in _text(bad)
+
+
 def test_an_empty_directory_says_so(client):
     response = client.get(URL, {"q": "아무거나"})
     assert _names(response) == [] and "조건에 맞는 가맹점이 없습니다" in _text(response)
