@@ -307,8 +307,8 @@ class MerchantListAdminMixin(ImportExportMixin):
     """Import (dry run → confirm) and export of the merchant list on MerchantAdmin, the template to
     download, and the progress the import page polls.
 
-    In the request, with its progress shown, rather than a background task: 7,000 rows take 1.9 s
-    (CSV) to 2.7 s (XLSX) from upload to the preview page of every row, and 2.0–2.8 s to import
+    In the request, with its progress shown, rather than a background task: 7,000 rows take 1.4–2.0 s
+    (CSV) to 3.0–3.8 s (XLSX) from upload to the preview page of every row, and 1.9–4.4 s to import
     (bench/merchant_import.py), far inside the 30-s request timeout, and the clerk needs the dry
     run's answer on the page anyway; a task would need the file shared with a worker and a page to
     come back to. The request reports each stage to the cache under a token the page drew; the page

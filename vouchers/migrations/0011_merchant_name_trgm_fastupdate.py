@@ -4,8 +4,8 @@ With `fastupdate` on (GIN's default) new index entries wait in a pending list th
 reads from start to end until VACUUM (or autovacuum, off on the benchmark VM) merges it. After a
 bulk load of the demo merchants the list held 391 pages: each bitmap scan of the index took
 2.8–4.5 ms instead of 0.2–0.3, the planner rightly costed it at 1,600 instead of 28–66, and
-chose reading every merchant (a parallel seq scan, 20 ms). Merchants are written rarely (an
-import of 7,000 takes about a second longer: bench/merchant_import.py) and searched all day, so
+chose reading every merchant (a parallel seq scan, 20 ms). Merchants are written rarely (writing
+an import of 7,000 went from 1.4 to 1.5–1.9 s: bench/merchant_import.py) and searched all day, so
 the index takes each entry at once. Turning the option off leaves what is already pending, so the
 list is merged here too."""
 import django.contrib.postgres.indexes
