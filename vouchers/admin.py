@@ -28,6 +28,7 @@ from jinju_portal.forms import add_service_error
 from jinju_portal.identity import hash_identity
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import inputs, months, services
+from vouchers.merchant_import import MerchantListAdminMixin
 from vouchers.choices import MemberRole
 from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MerchantMember,
                              MerchantRefund, MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase,
@@ -622,9 +623,10 @@ def _status_action(service_name, description, done_message, **options):
 
 
 @admin.register(Merchant)
-class MerchantAdmin(TrailMixin, ServiceFormAdmin):
-    """Merchants: registered and changed through the services; approved, suspended and cancelled by
-    the actions (with the reason typed beside them); every change on the trail; never deleted."""
+class MerchantAdmin(TrailMixin, MerchantListAdminMixin, ServiceFormAdmin):
+    """Merchants: registered and changed through the services, one by one or many at once from the
+    city's list (import, vouchers/merchant_import.py); approved, suspended and cancelled by the actions
+    (with the reason typed beside them); every change on the trail; never deleted."""
 
     list_display = ("name", "code", "business_number_display", "category", "dong", "accepts_paper", "accepts_mobile",
                     "status", "status_changed_at")

@@ -78,3 +78,33 @@ class MerchantPaymentForm(forms.Form):
                 % {"refusal": message("insufficient_balance"), "spendable": format_krw(self.spendable)},
                 code="insufficient_balance")
         return value
+
+
+class MerchantSearchForm(forms.Form):
+    """가맹점 찾기: what the citizen typed and picked. The view then reads the values with the
+    directory's own cleaner (inputs.clean_directory_filters), as the API does: an unknown category
+    is refused there, in the catalogue's words, so it is a plain field shown as a list."""
+
+    q = forms.CharField(label=_("상호"), required=False, max_length=50, strip=True,
+                        help_text=_("일부만 적거나 한 글자 틀려도 찾습니다. 예: 국밥, 진주싱당"),
+                        error_messages={"max_length": _("상호는 %(limit_value)d자 이하로 입력해 주세요.")},
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off",
+                                                      "placeholder": _("상호를 입력하세요")}))
+    category = forms.CharField(label=_("업종"), required=False, max_length=100, widget=forms.Select)
+    dong = forms.ChoiceField(label=_("읍면동"), required=False,
+                             error_messages={"invalid_choice": _("가맹점이 없는 읍면동입니다. 목록에서 골라 주세요.")})
+    accepts = forms.ChoiceField(label=_("상품권 종류"), required=False,
+                                choices=[("", _("지류·모바일 모두")), ("paper", _("지류 상품권")),
+                                         ("mobile", _("모바일 상품권"))],
+                                error_messages={"invalid_choice": _("상품권 종류는 목록에서 골라 주세요.")})
+
+    def __init__(self, *args, categories=(), dongs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].widget.choices = [("", _("모든 업종"))] + list(categories)
+        self.fields["dong"].choices = [("", _("모든 읍면동"))] + [(d, d) for d in dongs]
+
+    def clean_q(self):
+        q = self.cleaned_data["q"]
+        if not q.isprintable():
+            raise forms.ValidationError(_("상호에 쓸 수 없는 문자가 있습니다."), code="invalid")
+        return q

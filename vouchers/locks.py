@@ -52,6 +52,14 @@ def merchant(merchant_id):
     return Merchant.objects.select_for_update().filter(pk=merchant_id).first()
 
 
+def merchants_by_business_number(numbers) -> dict:
+    """Several merchants at once (the merchant-list import), by business number, locked in
+    primary-key order; their categories are read, not locked. Numbers not registered are absent."""
+    rows = (Merchant.objects.select_for_update(of=("self",)).select_related("category")
+            .filter(business_number__in=list(numbers)).order_by("pk"))
+    return {m.business_number: m for m in rows}
+
+
 def category(category_id):
     return MerchantCategory.objects.select_for_update().filter(pk=category_id).first()
 

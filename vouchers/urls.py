@@ -21,4 +21,5 @@ urlpatterns = [
     path("my/pay/", views.pay_code, name="pay_code"),
     path("my/pay/codes/<int:code_id>/", views.pay_code_status, name="pay_code_status"),
     path("my/payments/<int:payment_id>/", views.payment_receipt, name="payment"),
+    path("merchants/", views.merchants, name="merchants"),
 ]

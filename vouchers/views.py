@@ -1,4 +1,5 @@
-"""Citizen pages for Jinju Love gift certificates: landing, identity check, web purchase, my vouchers.
+"""Citizen pages for Jinju Love gift certificates: landing, identity check, web purchase, my vouchers,
+the merchant directory (가맹점 찾기).
 
 Thin: forms read input, `vouchers.services` decides, `vouchers.web` gathers what a page shows and
 drives the payment round trip. Every POST redirects (POST/redirect/GET); refusals become Korean
@@ -12,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,9 +24,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from jinju_portal.errors import ServiceError
-from vouchers import identity_verification, payments, selectors, services, web
+from vouchers import identity_verification, inputs, payments, selectors, services, web
 from vouchers.choices import Medium, ReservationStatus
-from vouchers.forms import MerchantPaymentForm, PurchaseForm
+from vouchers.forms import MerchantPaymentForm, MerchantSearchForm, PurchaseForm
 from vouchers.models import Purchase, Reservation
 
 logger = logging.getLogger(__name__)
@@ -436,3 +438,44 @@ def payment_receipt(request, citizen, payment_id):
         raise Http404
     return render(request, "vouchers/payment_receipt.html", {
         **_common(request), "payment": payment, "balance_after": selectors.balance_after_payment(payment)})
+
+
+# --- 가맹점 찾기 --------------------------------------------------------------------------------------
+
+DIRECTORY_PAGE_SIZE = 20
+
+
+def _directory_page(paginator, number):
+    """(page, notice): the page asked for; a page number that is not one, or lies outside the
+    results, shows the first or the last page and says so (never a 404 or a 500)."""
+    try:
+        return paginator.page(number or 1), None
+    except PageNotAnInteger:
+        return paginator.page(1), _("쪽 번호가 올바르지 않아 첫 쪽을 보여 드립니다.")
+    except EmptyPage:
+        if int(number) < 1:
+            return paginator.page(1), _("쪽 번호가 올바르지 않아 첫 쪽을 보여 드립니다.")
+        return paginator.page(paginator.num_pages), _("그 쪽은 없어 마지막 쪽을 보여 드립니다.")
+
+
+def merchants(request):
+    """가맹점 찾기: the public directory of approved merchants as a page, on the API's cleaner and
+    selector (name search nearest first, typo-tolerant on PostgreSQL; filters by category, 읍면동 and
+    medium), 20 to a page."""
+    categories, dongs = selectors.directory_choices()
+    form = MerchantSearchForm(request.GET or None, categories=categories, dongs=dongs)
+    context = {**_common(request), "form": form, "page": None, "notice": None}
+    if form.is_bound and not form.is_valid():
+        return render(request, "vouchers/merchants.html", context, status=400)
+    try:
+        filters = inputs.clean_directory_filters(form.cleaned_data if form.is_bound else {})
+    except ServiceError as exc:
+        for name in exc.fields or {None: None}:
+            form.add_error(name if name in form.fields else None, exc.detail)
+        return render(request, "vouchers/merchants.html", context, status=400)
+    with selectors.directory_search():  # the count and the page under the directory's pg_trgm thresholds
+        paginator = Paginator(selectors.merchant_directory(**filters), DIRECTORY_PAGE_SIZE)
+        page, context["notice"] = _directory_page(paginator, request.GET.get("page", ""))
+        page.object_list = list(page.object_list)
+    context.update(page=page, searched=bool(filters))
+    return render(request, "vouchers/merchants.html", context)

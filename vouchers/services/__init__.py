@@ -62,3 +62,8 @@ __all__ = [
     "issue_pay_code", "pay_merchant", "pay_with_code", "refund_merchant_payment",
     "add_member", "deactivate_member",
 ]
+
+# the city's merchant list (가맹점 명단), imported many rows at once (services/merchants.py)
+from vouchers.services.merchants import ImportedRow, import_merchants, preview_merchant_import  # noqa: E402
+
+__all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]

@@ -1,18 +1,22 @@
 """Merchants (가맹점): registration, approval with the eligibility rules, suspension, cancellation,
-descriptive changes, and the industry list (with its excluded categories) staff keep.
+descriptive changes, the city's merchant list imported many rows at once, and the industry list
+(with its excluded categories) staff keep.
 
 Every change locks the merchant row (vouchers/locks.py), checks the transition table
 (choices.MERCHANT_TRANSITIONS) and the rules (rules.merchant_refusal), and writes one VoucherEvent
 with who, why and the fields before and after. A refusal writes nothing.
 """
+from dataclasses import dataclass, field
+
 from django.db import IntegrityError, transaction
 
 from jinju_portal import bizno, clock
+from jinju_portal.errors import ServiceError
 from jinju_portal.money import format_krw
-from vouchers import inputs, locks, merchant_codes, months, rules
+from vouchers import inputs, locks, merchant_codes, merchant_list, months, rules
 from vouchers.choices import EventKind, MerchantStatus
 from vouchers.errors import refuse
-from vouchers.models import Merchant, MerchantCategory
+from vouchers.models import Merchant, MerchantCategory, VoucherEvent
 from vouchers.services import events
 
 # What update_merchant may change; the status moves only through approve/suspend/cancel.
@@ -248,3 +252,244 @@ def update_merchant_category(*, category_id, changes: dict, actor, now=None) -> 
                            changed.get("excluded_reason", category.excluded_reason))
     events.apply_changes(category, changed, EventKind.CATEGORY_CHANGED, actor=actor, now=now, category=category)
     return category
+
+
+# --- the city's merchant list (가맹점 명단), many rows at once ---------------------------------------
+
+IMPORT_BATCH = 1_000  # rows per INSERT / UPDATE statement and per progress report
+IMPORT_TEXT = ("name", "address", "dong", "representative")
+
+
+@dataclass
+class ImportedRow:
+    """What importing one row of a merchant list did or, previewed, would do.
+
+    action: create (a new merchant, pending), update (descriptive fields of an existing merchant),
+    reregister (a cancelled merchant applying again: pending), unchanged, blank (an empty row),
+    refused (`errors` says why, by field)."""
+
+    number: int  # 1 = the first row under the headers
+    action: str = "refused"
+    errors: dict = field(default_factory=dict)  # field → [Korean sentence]
+    fields: dict = field(default_factory=dict)  # the cleaned values (category → its row)
+    merchant: Merchant | None = None  # the row in the database: as it was (preview), as written (import)
+    before: dict = field(default_factory=dict)  # the changed fields' values before, as the sheet writes them
+
+    @property
+    def line(self) -> int:
+        """The row's line in the sheet (its headers are line 1)."""
+        return self.number + 1
+
+
+def _categories_lookup() -> dict:
+    """Category rows by code and by name (spaces ignored), read once for a whole sheet."""
+    lookup = {}
+    for category in MerchantCategory.objects.all():
+        lookup[category.code.lower()] = category
+        lookup["".join(category.name.split())] = category
+    return lookup
+
+
+def _read_row(values: dict, categories: dict) -> tuple[dict, dict]:
+    """(cleaned fields, errors by field) of one sheet row, every cell checked (not the first only)."""
+    fields, errors = {}, {}
+
+    def attempt(name, read):
+        try:
+            fields[name] = read()
+        except ServiceError as exc:
+            errors[name] = [str(exc.detail)]
+
+    def required_text(name):
+        value = merchant_list.text(values.get(name))
+        if not value:
+            raise refuse("invalid_merchant.missing", on=name, field=merchant_list.BY_FIELD[name].header)
+        return inputs.clean_merchant_text(name, value)
+
+    def category():
+        value = merchant_list.text(values.get("category"))
+        if not value:
+            raise refuse("invalid_merchant.missing", on="category", field=merchant_list.BY_FIELD["category"].header)
+        found = categories.get(value.lower()) or categories.get("".join(value.split()))
+        if found is None:
+            raise refuse("invalid_category.unknown", on="category", value=value[:40])
+        return found
+
+    def business_number():
+        value = merchant_list.text(values.get("business_number"))
+        if not value:
+            raise refuse("invalid_merchant.missing", on="business_number",
+                          field=merchant_list.BY_FIELD["business_number"].header)
+        return inputs.clean_business_number(value)
+
+    attempt("business_number", business_number)
+    attempt("name", lambda: required_text("name"))
+    attempt("category", category)
+    for name in ("address", "dong", "representative"):
+        attempt(name, lambda name=name: required_text(name))
+    attempt("phone", lambda: inputs.clean_merchant_text("phone", merchant_list.phone(values.get("phone"))))
+    attempt("annual_revenue", lambda: inputs.clean_annual_revenue(merchant_list.revenue(values.get("annual_revenue"))))
+    for name in ("accepts_paper", "accepts_mobile"):
+        attempt(name, lambda name=name: merchant_list.yes_no(values.get(name), name))
+    if "accepts_paper" in fields and "accepts_mobile" in fields:
+        try:
+            inputs.clean_accepts(accepts_paper=fields["accepts_paper"], accepts_mobile=fields["accepts_mobile"])
+        except ServiceError as exc:
+            errors["accepts_mobile"] = [str(exc.detail)]
+    return fields, errors
+
+
+def _plan_import(rows, *, now, lock: bool, progress=None) -> list[ImportedRow]:
+    """Every row read and checked, duplicates in the sheet found, each row's outcome decided against
+    the merchants as they are (locked when `lock`, in primary-key order). Writes nothing."""
+    categories = _categories_lookup()
+    plans = []
+    for number, values in enumerate(rows, 1):
+        plan = ImportedRow(number=number)
+        if all(merchant_list.is_blank(v) for v in values.values()):
+            plan.action = "blank"
+        else:
+            plan.fields, plan.errors = _read_row(values, categories)
+        plans.append(plan)
+        if progress and number % IMPORT_BATCH == 0:
+            progress("check", number, len(rows))
+    by_number = {}
+    for plan in plans:
+        if "business_number" in plan.fields:
+            by_number.setdefault(plan.fields["business_number"], []).append(plan)
+    for same in by_number.values():
+        if len(same) > 1:
+            detail = refuse("invalid_merchant.duplicate_in_file", lines=", ".join(str(p.line) for p in same)).detail
+            for plan in same:
+                plan.errors.setdefault("business_number", []).append(str(detail))
+    numbers = [n for n, same in by_number.items() if len(same) == 1 and not same[0].errors]
+    existing = locks.merchants_by_business_number(numbers) if lock else {
+        m.business_number: m for m in Merchant.objects.filter(business_number__in=numbers).select_related("category")}
+    for plan in plans:
+        if plan.action == "blank":
+            continue
+        if plan.errors:
+            plan.action = "refused"
+            continue
+        current = existing.get(plan.fields["business_number"])
+        plan.merchant = current
+        if current is None:
+            plan.action = "create"
+        elif current.status == MerchantStatus.CANCELLED:
+            if rules.merchant_banned(illegal_exchange_cancelled_at=current.illegal_exchange_cancelled_at, now=now):
+                plan.action = "refused"
+                plan.errors = {"business_number": [str(refuse("merchant_banned", until=_ban_until(current)).detail)]}
+            else:
+                plan.action = "reregister"
+                plan.before = {k: merchant_list.shown(k, getattr(current, k)) for k in MERCHANT_EDITABLE}
+        else:
+            changed = [k for k in MERCHANT_EDITABLE if getattr(current, k) != plan.fields[k]]
+            plan.action = "update" if changed else "unchanged"
+            plan.before = {k: merchant_list.shown(k, getattr(current, k)) for k in changed}
+    return plans
+
+
+def preview_merchant_import(*, rows, now=None) -> list[ImportedRow]:
+    """What import_merchants would do with `rows` ({field: cell} per sheet row, in order), writing
+    nothing and locking nothing: the admin's dry run."""
+    return _plan_import(rows, now=clock.now_or(now), lock=False)
+
+
+def _fresh_codes(n: int) -> list[str]:
+    """n new public codes, distinct among themselves and from every merchant's."""
+    codes: set[str] = set()
+    while len(codes) < n:
+        drawn = {merchant_codes.new_code() for _ in range(n - len(codes))} - codes
+        codes |= drawn - set(Merchant.objects.filter(code__in=drawn).values_list("code", flat=True))
+    return list(codes)
+
+
+def _create_batch(batch, *, actor, now, note) -> list[VoucherEvent]:
+    def build(plan):
+        return Merchant(business_number=plan.fields["business_number"], status=MerchantStatus.PENDING,
+                        status_changed_at=now, created_at=now, **{k: plan.fields[k] for k in MERCHANT_EDITABLE})
+
+    merchants = [build(plan) for plan in batch]
+    for merchant, code in zip(merchants, _fresh_codes(len(merchants))):
+        merchant.code = code
+    try:
+        with transaction.atomic():
+            Merchant.objects.bulk_create(merchants)
+    except IntegrityError:
+        # someone registered one of these numbers since the sheet was checked (a code drawn at the
+        # same moment is the other, remote, cause): one at a time, each refusal on its own row
+        merchants = []
+        for plan in batch:
+            try:
+                merchants.append(_insert_with_code(build(plan)))
+            except ServiceError as exc:
+                plan.action, plan.errors = "refused", {"business_number": [str(exc.detail)]}
+        batch = [plan for plan in batch if plan.action == "create"]
+    made = []
+    for plan, merchant in zip(batch, merchants):
+        plan.merchant = merchant
+        made.append(events.build(EventKind.MERCHANT_REGISTERED, actor=actor, now=now, merchant=merchant, note=note,
+                                 after={"business_number": merchant.business_number, "code": merchant.code,
+                                        **_descriptive(merchant), **_status_of(merchant)}))
+    return made
+
+
+def _update_batch(batch, *, actor, now, note) -> list[VoucherEvent]:
+    made, written, names = [], [], set()
+    for plan in batch:
+        merchant = plan.merchant
+        if plan.action == "reregister":
+            before = {**_descriptive(merchant), **_status_of(merchant)}
+            changed = dict(plan.fields)
+            changed.pop("business_number")
+            changed.update(status=MerchantStatus.PENDING, status_reason="", status_changed_at=now)
+        else:
+            changed = {k: plan.fields[k] for k in MERCHANT_EDITABLE if getattr(merchant, k) != plan.fields[k]}
+            before = {k: (merchant.category.code if k == "category" else getattr(merchant, k)) for k in changed}
+        for key, value in changed.items():
+            setattr(merchant, key, value)
+        names |= set(changed)
+        written.append(merchant)
+        if plan.action == "reregister":
+            made.append(events.build(EventKind.MERCHANT_REREGISTERED, actor=actor, now=now, merchant=merchant,
+                                     note=note, before=before,
+                                     after={**_descriptive(merchant), **_status_of(merchant)}))
+        else:
+            after = {k: (merchant.category.code if k == "category" else getattr(merchant, k)) for k in changed}
+            made.append(events.build(EventKind.MERCHANT_CHANGED, actor=actor, now=now, merchant=merchant, note=note,
+                                     before=before, after=after))
+    if written:
+        Merchant.objects.bulk_update(written, fields=sorted(names))
+    return made
+
+
+@transaction.atomic
+def import_merchants(*, rows, actor, now=None, note="", progress=None) -> list[ImportedRow]:
+    """Register and update merchants from the city's list: `rows` are {field: cell} per sheet row
+    (vouchers.merchant_list reads the cells, the shared cleaners check them). Every row is checked
+    first; the good ones are then written in batches of IMPORT_BATCH and the bad ones skipped, each
+    with its reasons (the returned rows, in order).
+
+    A business number not yet registered becomes a merchant pending approval (as register_merchant:
+    approval is a separate step, with its rules); a registered one has its descriptive fields
+    updated (as update_merchant: never its status); a cancelled one registers again, pending,
+    unless it was cancelled for illegal exchange within the year. The same number twice in the
+    sheet refuses both rows. Every change writes its VoucherEvent (actor, `note`, before and after)
+    in this transaction. The existing merchants concerned are locked in primary-key order.
+    `progress(stage, done, total)`, when given, hears of each batch ("check", then "write")."""
+    now = clock.now_or(now)
+    note = str(note or "")
+    plans = _plan_import(rows, now=now, lock=True, progress=progress)
+    creates = [p for p in plans if p.action == "create"]
+    updates = [p for p in plans if p.action in ("update", "reregister")]
+    total, done = len(creates) + len(updates), 0
+    if progress:
+        progress("write", 0, total)
+    for batches, write in ((creates, _create_batch), (updates, _update_batch)):
+        for start in range(0, len(batches), IMPORT_BATCH):
+            batch = batches[start:start + IMPORT_BATCH]
+            VoucherEvent.objects.bulk_create(write(batch, actor=actor, now=now, note=note))
+            done += len(batch)
+            if progress:
+                progress("write", done, total)
+    return plans
