@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.vouchers.factories import CitizenFactory, TrancheFactory
+from tests.vouchers.factories import CitizenFactory, MerchantCategoryFactory, MerchantFactory, TrancheFactory
 from vouchers import inputs, payments, services
 
 PASSWORD = "jinju-test-2026"
@@ -78,3 +78,16 @@ def recording_gateway(settings):
     settings.VOUCHERS_PAYMENT_GATEWAY = "tests.vouchers_web.conftest.RecordingGateway"
     RecordingGateway.refunds = []
     return RecordingGateway
+
+
+def fund(citizen, amount):
+    """A mobile purchase of `amount` credited to the citizen's wallet."""
+    tranche = TrancheFactory(quota=10**9)
+    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=amount, channel="zeropay_app")
+
+
+@pytest.fixture
+def shop(db):
+    """A restaurant taking mobile vouchers, for the pay pages."""
+    return MerchantFactory(name="진주냉면", category=MerchantCategoryFactory(code="restaurant", name="일반음식점"),
+                           address="경상남도 진주시 진주성로 12")

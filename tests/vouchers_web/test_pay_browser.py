@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from jinju_portal.services import issue_api_key
-from tests.vouchers.factories import MerchantCategoryFactory, MerchantFactory, TrancheFactory
-from tests.vouchers_web.conftest import PASSWORD
+from tests.vouchers_web.conftest import PASSWORD, fund
 from tests.vouchers_web.test_browser import NO_HSCROLL
 from vouchers import services
 from vouchers.models import PayCode, Payment, Wallet
@@ -31,15 +30,6 @@ def sign_in(page, live_server, user, next_path):
     page.wait_for_url(re.compile(".*" + re.escape(next_path) + "$"))
 
 
-def fund(citizen, amount):
-    tranche = TrancheFactory(quota=10**9)
-    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=amount, channel="zeropay_app")
-
-
-@pytest.fixture
-def shop(db):
-    return MerchantFactory(name="진주냉면", category=MerchantCategoryFactory(code="restaurant", name="일반음식점"),
-                           address="경상남도 진주시 진주성로 12")
 
 
 def short_code(page):

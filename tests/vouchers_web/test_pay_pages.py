@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.vouchers.conftest import assert_invariants
-from tests.vouchers.factories import CitizenFactory, MerchantCategoryFactory, MerchantFactory, TrancheFactory
+from tests.vouchers_web.conftest import fund
+from tests.vouchers.factories import CitizenFactory, MerchantFactory
 from vouchers import merchant_codes, months, services, web
 from vouchers.models import PayCode, Payment, Wallet
 
@@ -20,15 +21,6 @@ pytestmark = pytest.mark.clock  # the pay code's 3 minutes, the confirm form's 1
 SHORT = re.compile(r'id="short-code">(\d{3}) (\d{3})<')
 
 
-def fund(citizen, amount):
-    tranche = TrancheFactory(quota=10**9)
-    services.purchase_vouchers(tranche_id=tranche.pk, citizen=citizen, face_value=amount, channel="zeropay_app")
-
-
-@pytest.fixture
-def shop(db):
-    return MerchantFactory(name="진주냉면", category=MerchantCategoryFactory(code="restaurant", name="일반음식점"),
-                           address="경상남도 진주시 진주성로 12")
 
 
 @pytest.fixture
