@@ -31,8 +31,8 @@ from vouchers.services.issuance import (PLAN_EDITABLE, TRANCHE_EDITABLE, close_t
 from vouchers.services.merchants import (CATEGORY_EDITABLE, MERCHANT_EDITABLE, approve_merchant, cancel_merchant,
                                          create_merchant_category, register_merchant, suspend_merchant,
                                          update_merchant, update_merchant_category)
-from vouchers.services.payments import (issue_pay_code, pay_merchant, pay_with_code,
-                                        refund_merchant_payment)
+from vouchers.services.payments import (PaymentIdempotency, PaymentNotSettled, issue_pay_code, pay_merchant,
+                                        pay_with_code, refund_merchant_payment)
 from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
                                       validate_policy)
 from vouchers.services.refunds import execute_refund, retry_pending_refunds, retry_refund
@@ -57,5 +57,6 @@ __all__ = [
     "move_wallet",
     "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
     "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
-    "issue_pay_code", "pay_merchant", "pay_with_code", "refund_merchant_payment",
+    "PaymentIdempotency", "PaymentNotSettled", "issue_pay_code", "pay_merchant", "pay_with_code",
+    "refund_merchant_payment",
 ]
