@@ -27,24 +27,21 @@ Needs `wrk` and `pgbench` (Debian: apt-get install -y wrk postgresql-client).
 import argparse
 import json
 import os
-import re
-import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PG = {"host": "127.0.0.1", "port": "5432", "user": "postgres"}
+from bench import common  # noqa: E402  (the helpers rush.py and payments.py share)
+from bench.common import (PG, RESULTS, ROOT, ms, need, psql, spread, stop_server, worker_pids,  # noqa: E402,F401
+                          worker_rss_mb)
+
 DB_NAME = "jinju_bench"
-DB_URL = f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{DB_NAME}"
 PORT = 8123
-RESULTS = ROOT / "bench" / "results"
 # A returning buyer is one who first bought RETURN_LAG blocks of five requests earlier (~300
 # requests, more than are in flight at 200 connections), so the first purchase has usually been
 # answered: the second meets an existing citizen, usage and wallet row.
@@ -124,70 +121,18 @@ end
 """
 
 
-def need(tool, package):
-    if not shutil.which(tool):
-        sys.exit(f"rush: `{tool}` is missing — apt-get install -y {package}")
-
-
 def server_env(workers):
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL")}
-    env.update(
-        DATABASE_URL=DB_URL, DEBUG="0", SECRET_KEY="bench-" + "x" * 50, IDENTITY_HASH_KEY="bench-identity-key",
-        ALLOWED_HOSTS="127.0.0.1,localhost", SECURE_SSL_REDIRECT="0", LOG_LEVEL="ERROR",
-        GUNICORN_BIND=f"127.0.0.1:{PORT}", GUNICORN_WORKERS=str(workers), GUNICORN_ACCESSLOG="",
-        DJANGO_SETTINGS_MODULE="jinju_portal.settings", PYTHONWARNINGS="ignore",
-    )
-    return env
-
-
-def psql(sql, db="postgres"):
-    return subprocess.run(["psql", "-h", PG["host"], "-U", PG["user"], "-d", db, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-                          check=True, capture_output=True, text=True).stdout.strip()
-
-
-# --- a quiet machine --------------------------------------------------------------------------------
-
-BUSY_PATTERN = "pytest|playwright|chromium"
-
-
-def machine_busy_ticks():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:9]]
-    return v[0] + v[1] + v[2] + v[5] + v[6] + v[7], sum(v)
+    return common.server_env(db=DB_NAME, port=PORT, workers=workers)
 
 
 def wait_quiet(max_wait, label):
-    """Wait (up to max_wait s) until no test run is on the machine and the cores are idle (< 30 % of
-    one core busy in each of three 5-s samples: this script is idle while it waits). Returns what it
-    saw."""
-    start = time.monotonic()
-    calm = 0
-    while True:
-        others = subprocess.run(["pgrep", "-f", BUSY_PATTERN], capture_output=True, text=True).stdout.split()
-        others = [p for p in others if int(p) != os.getpid()]
-        b0, t0 = machine_busy_ticks()
-        time.sleep(5)
-        b1, t1 = machine_busy_ticks()
-        busy = (b1 - b0) / max(t1 - t0, 1) * os.cpu_count() * 100  # % of one core
-        with open("/proc/loadavg") as f:
-            load = f.read().split()[0]
-        waited = time.monotonic() - start
-        calm = calm + 1 if not others and busy < 30 else 0
-        if calm >= 3:  # 15 s in a row: test suites pause for a few seconds between files
-            print(f"rush: {label}: machine quiet after {waited:.0f} s (busy {busy:.0f} % of a core, load {load})")
-            return {"quiet": True, "waited": waited, "busy": busy, "load": load}
-        if waited > max_wait:
-            print(f"rush: {label}: NOT quiet after {waited:.0f} s: {len(others)} test processes, "
-                  f"busy {busy:.0f} % of a core, load {load}; measuring anyway")
-            return {"quiet": False, "waited": waited, "busy": busy, "load": load}
+    return common.wait_quiet(max_wait, label, prog="rush")
 
 
 # --- database ---------------------------------------------------------------------------------------
 
 def fresh_database(env):
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    common.fresh_database(DB_NAME, env)
 
 
 def setup_data(*, rush_quota):
@@ -217,99 +162,25 @@ def setup_data(*, rush_quota):
 
 
 def table_stats():
-    rows = psql("SELECT relname, seq_scan, seq_tup_read, coalesce(idx_scan, 0), n_live_tup FROM pg_stat_user_tables "
-                f"WHERE relname IN ({', '.join(repr(t) for t in STAT_TABLES)})", DB_NAME)
-    out = {t: (0, 0, 0, 0) for t in STAT_TABLES}
-    for line in rows.splitlines():
-        name, *vals = line.split("|")
-        out[name] = tuple(int(v) for v in vals)
-    return out
+    return common.table_stats(DB_NAME, STAT_TABLES)
 
 
 def planner_view():
-    """What the planner knows of each table (reltuples -1: never vacuumed or analyzed)."""
-    rows = psql("SELECT relname, relpages, reltuples::bigint FROM pg_class "
-                f"WHERE relname IN ({', '.join(repr(t) for t in STAT_TABLES)})", DB_NAME)
-    return {name: (int(p), int(t)) for name, p, t in (line.split("|") for line in rows.splitlines())}
+    return common.planner_view(DB_NAME, STAT_TABLES)
 
 
 def wait_sessions_gone():
-    """Stopped backends flush their table statistics when they exit; wait for them."""
-    for _ in range(100):
-        n = int(psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{DB_NAME}' AND pid <> pg_backend_pid()"))
-        if n == 0:
-            return
-        time.sleep(0.1)
+    common.wait_sessions_gone(DB_NAME)
 
 
 # --- server -----------------------------------------------------------------------------------------
 
 def start_server(env, workers):
-    """gunicorn, cold: returns once every worker has booted, without sending it any request."""
-    log_path = Path(tempfile.gettempdir()) / "rush-gunicorn.log"
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "jinju_portal.wsgi:application", "-c",
-                             "deploy/gunicorn.conf.py"], cwd=ROOT, env=env, stdout=log, stderr=log,
-                            text=True, start_new_session=True)
-    for _ in range(300):
-        time.sleep(0.1)
-        if proc.poll() is not None:
-            sys.exit(f"rush: gunicorn exited; see {log_path}")
-        if log_path.read_text().count("Booting worker") >= workers:
-            time.sleep(0.5)  # the workers' own sockets open right after the boot line
-            return proc
-    sys.exit("rush: gunicorn workers did not boot")
-
-
-def stop_server(proc):
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
-
-
-HZ = os.sysconf("SC_CLK_TCK")
+    return common.start_server(env, workers, log_name="rush-gunicorn.log", prog="rush")
 
 
 def cpu_ticks_by_group(master_pid):
-    """CPU ticks so far of gunicorn (master + workers), this database's PostgreSQL processes (and the
-    server's shared background processes), wrk (reaped children) and the whole machine: the machine
-    is shared, so the report says who had the two cores."""
-    import resource
-
-    groups = {"gunicorn": 0, "postgres": 0}
-    workers = {str(master_pid)} | set(subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
-                                                     text=True).stdout.split())
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{pid}/cmdline") as f:
-                cmdline = f.read().replace("\0", " ")
-        except OSError:
-            continue
-        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        ticks = int(rest[11]) + int(rest[12])
-        if pid in workers:
-            groups["gunicorn"] += ticks
-        elif comm.startswith("postgres") and (f" {DB_NAME} " in cmdline or "(" not in cmdline):
-            groups["postgres"] += ticks  # our backends, and walwriter/checkpointer/… serving everyone
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    groups["wrk"] = round((children.ru_utime + children.ru_stime) * HZ)
-    with open("/proc/stat") as f:
-        user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in f.readline().split()[1:9])
-    groups["machine"] = user + nice + system + irq + softirq + steal
-    return groups
-
-
-def worker_pids(master_pid):
-    return [int(p) for p in subprocess.run(["pgrep", "-P", str(master_pid)], capture_output=True,
-                                           text=True).stdout.split()]
-
-
-def worker_rss_mb(master_pid):
-    out = subprocess.run(["ps", "-o", "pid=,rss=", "--ppid", str(master_pid)], capture_output=True, text=True).stdout
-    return [int(line.split()[1]) / 1024 for line in out.strip().splitlines() if line.strip()]
+    return common.cpu_ticks_by_group(master_pid, DB_NAME)
 
 
 def run_wrk(*, connections, seconds, key, tranche, face, prefix, stop_on_sold_out, server_pid, threads=2,
@@ -360,8 +231,7 @@ def run_wrk(*, connections, seconds, key, tranche, face, prefix, stop_on_sold_ou
         conn.close()
     stdout, stderr = proc.communicate()
     after, elapsed = cpu_ticks_by_group(server_pid), time.monotonic() - t_before
-    cpu = {k: (after[k] - cpu_before[k]) / HZ / elapsed * 100 for k in after}
-    cpu["other"] = max(cpu.pop("machine") - cpu["gunicorn"] - cpu["postgres"] - cpu["wrk"], 0.0)
+    cpu = common.cpu_percent(cpu_before, after, elapsed)
     if spy is not None:
         spy.wait(timeout=py_spy + 30)
     os.unlink(script)
@@ -433,13 +303,7 @@ def check_invariants():
 # --- pgbench ----------------------------------------------------------------------------------------
 
 def run_pgbench(path, *, clients, seconds, mode="prepared"):
-    out = subprocess.run(["pgbench", "-n", "-M", mode, "-h", PG["host"], "-U", PG["user"], "-c", str(clients),
-                          "-j", "2", "-T", str(seconds), "-f", str(path), DB_NAME], capture_output=True, text=True)
-    m = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", out.stdout)
-    if not m:
-        sys.exit("rush: pgbench failed:\n" + out.stdout + out.stderr)
-    failed = re.search(r"number of failed transactions: (\d+)", out.stdout)
-    return float(m.group(1)), int(failed.group(1)) if failed else 0
+    return common.run_pgbench(path, db=DB_NAME, clients=clients, seconds=seconds, mode=mode, prog="rush")
 
 
 def pgbench_app_statement(*, tranche_id, clients, seconds, face):
@@ -559,10 +423,6 @@ def one_run(args, env, label):
     return r
 
 
-def ms(us):
-    return f"{us / 1000:.1f} ms"
-
-
 def print_run(r, args):
     rush, lat = r["rush"], r["lat"]
     print()
@@ -605,11 +465,6 @@ def print_run(r, args):
     for v in r["violations"]:
         print("   ", v)
     sys.stdout.flush()
-
-
-def spread(values, fmt="{:,.0f}"):
-    values = sorted(values)
-    return " / ".join(fmt.format(v) for v in (values[0], statistics.median(values), values[-1]))
 
 
 def print_summary(runs, args):
@@ -667,12 +522,9 @@ def main():
     need("wrk", "wrk")
     need("pgbench", "postgresql-client")
     env = server_env(args.workers)
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "IDENTITY_HASH_KEY",
-                                           "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT", "DJANGO_SETTINGS_MODULE")})
-    os.environ.pop("REDIS_URL", None)
-    os.environ.pop("CELERY_BROKER_URL", None)
+    common.use_env_here(env)
     print(f"rush: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {args.runs} runs, "
-          f"{args.workers} workers, git {subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip()}")
+          f"{args.workers} workers, git {common.git_head()}")
     runs = [one_run(args, env, str(i + 1)) for i in range(args.runs)]
     print_summary(runs, args)
     ok = all(not r["violations"] and r["fivexx"] == 0 and r["total"] <= r["quota"] for r in runs)

@@ -21,6 +21,15 @@ T0 = dt.datetime(2026, 12, 1, 10, 0, tzinfo=KST)  # every test here runs at fixe
 PAYMENTS = "/api/v1/vouchers/payments/"
 
 
+@pytest.fixture(params=["sql", "sql_unprepared", "orm"])
+def pay_path(request, settings):
+    """The pay-code payment runs as one statement on PostgreSQL (prepared and plain) and as its ORM
+    twin: every CPM test here runs on all three (tests/vouchers/test_payment_sql.py compares them)."""
+    settings.VOUCHERS_FAST_SQL = request.param != "orm"
+    settings.VOUCHERS_PREPARED_STATEMENTS = request.param == "sql"
+    return request.param
+
+
 def _fund(ci, face_value, *, at=T0):
     tranche = TrancheFactory(opens_at=at - dt.timedelta(hours=1), quota=10**9)
     return services.purchase_vouchers(tranche_id=tranche.pk, buyer_ci=ci, face_value=face_value,
@@ -95,6 +104,7 @@ def test_the_database_holds_one_active_code_per_wallet_and_per_short_code():
 # --- paying ----------------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_cpm_debits_the_wallet_with_a_ledger_line_and_records_the_merchant(make_client):
     merchant = MerchantFactory()
     client, _ = _pos(make_client, merchant)
@@ -111,6 +121,7 @@ def test_cpm_debits_the_wallet_with_a_ledger_line_and_records_the_merchant(make_
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_the_short_code_pays_in_place_of_the_qr_value(make_client):
     merchant = MerchantFactory()
     client, _ = _pos(make_client, merchant)
@@ -122,6 +133,7 @@ def test_the_short_code_pays_in_place_of_the_qr_value(make_client):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("case", ["expired", "used", "voided", "unknown"])
+@pytest.mark.usefixtures("pay_path")
 def test_expired_used_voided_and_unknown_codes_are_refused_and_write_nothing(make_client, case):
     merchant = MerchantFactory()
     client, _ = _pos(make_client, merchant)
@@ -145,6 +157,7 @@ def test_expired_used_voided_and_unknown_codes_are_refused_and_write_nothing(mak
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_a_code_pays_from_its_own_wallet_only(make_client):
     merchant = MerchantFactory()
     client, _ = _pos(make_client, merchant)
@@ -164,6 +177,7 @@ def test_a_code_pays_from_its_own_wallet_only(make_client):
     ("pending", True, "merchant_not_active"), ("suspended", True, "merchant_not_active"),
     ("cancelled", True, "merchant_not_active"), ("approved", False, "merchant_not_mobile"),
 ])
+@pytest.mark.usefixtures("pay_path")
 def test_a_merchant_that_is_not_approved_or_takes_no_mobile_vouchers_is_refused(make_client, status,
                                                                                 accepts_mobile, code):
     merchant = MerchantFactory(status=status, accepts_mobile=accepts_mobile, accepts_paper=True)
@@ -370,6 +384,7 @@ def test_ten_tills_spending_one_wallet_of_70000_by_30000_succeed_exactly_twice()
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
+@pytest.mark.usefixtures("pay_path")
 def test_one_pay_code_submitted_by_ten_tills_at_once_pays_once(make_client):
     merchant = MerchantFactory()
     tills = [_pos(make_client, merchant)[0] for _ in range(10)]
@@ -384,6 +399,7 @@ def test_one_pay_code_submitted_by_ten_tills_at_once_pays_once(make_client):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
+@pytest.mark.usefixtures("pay_path")
 def test_a_new_code_racing_with_a_till_spending_the_old_one_never_pays_twice(make_client):
     merchant = MerchantFactory()
     till, _ = _pos(make_client, merchant)
@@ -436,6 +452,7 @@ def test_payments_refunds_and_a_cancel_racing_on_one_wallet_keep_the_ledger_exac
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
+@pytest.mark.usefixtures("pay_path")
 def test_twenty_replays_of_one_payment_key_pay_once(make_client):
     merchant = MerchantFactory()
     _, http = _pos(make_client, merchant)
@@ -469,6 +486,7 @@ def shop(make_client):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_the_wallet_app_issues_a_code_and_the_pos_takes_it_over_http(shop):
     merchant, _, pos_http, app, app_http = shop
     app_http.post("/api/v1/vouchers/purchases/", {"tranche": TrancheFactory().pk, "buyer_ci": "CI-HTTP",
@@ -548,6 +566,7 @@ def test_roles_payments_need_a_pos_key_and_wallet_payments_a_sales_agent(shop, m
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_every_payment_post_needs_an_idempotency_key(shop):
     merchant, _, pos_http, _, app_http = shop
     for http, path, body in ((pos_http, PAYMENTS, {"pay_code": "123456", "amount": 1_000}),
@@ -563,6 +582,7 @@ HOSTILE_AMOUNTS = [0, -1, 1.5, "1e3", "1000", 10**30, True, None, [], {}]
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("amount", HOSTILE_AMOUNTS, ids=repr)
+@pytest.mark.usefixtures("pay_path")
 def test_hostile_amounts_are_400_invalid_amount_and_write_nothing(shop, amount):
     merchant, _, pos_http, _, app_http = shop
     _fund("CI-HOSTILE", 50_000)
@@ -583,6 +603,7 @@ def test_hostile_amounts_are_400_invalid_amount_and_write_nothing(shop, amount):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("pay_code", [None, "", "A" * 65, " 123456", "코드", "12345\x00", 123456, ["x"]], ids=repr)
+@pytest.mark.usefixtures("pay_path")
 def test_missing_overlong_or_malformed_pay_codes_are_400(shop, pay_code):
     _, _, pos_http, _, _ = shop
     body = {"amount": 1_000} if pay_code is None else {"pay_code": pay_code, "amount": 1_000}
@@ -592,6 +613,7 @@ def test_missing_overlong_or_malformed_pay_codes_are_400(shop, pay_code):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("pay_path")
 def test_non_utf8_and_non_json_bodies_are_4xx_and_write_nothing(shop):
     _, _, pos_http, _, app_http = shop
     for http, path in ((pos_http, PAYMENTS), (app_http, "/api/v1/vouchers/wallet-payments/"),

@@ -54,13 +54,15 @@ def sale_session() -> SaleSession:
 # migration vouchers/0006_launch_statistics keeps autovacuum from recording such statistics.
 
 
-def run(key, params) -> dict:
-    """Execute one of sql.STATEMENTS; as a per-connection prepared statement unless switched off."""
+def run(key, params, catalogue=sql) -> dict:
+    """Execute one of `catalogue.STATEMENTS` (vouchers.db.sql: the sale; vouchers.db.payments: the
+    pay-code payment); as a per-connection prepared statement unless switched off. Returns its one
+    row by `catalogue.RESULT_COLUMNS`."""
     if not settings.VOUCHERS_PREPARED_STATEMENTS:
         with connection.cursor() as cursor:
-            cursor.execute(sql.STATEMENTS[key], params)
-            return dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
-    name, prepare, execute = sql.PREPARED[key]
+            cursor.execute(catalogue.STATEMENTS[key], params)
+            return dict(zip(catalogue.RESULT_COLUMNS, cursor.fetchone()))
+    name, prepare, execute = catalogue.PREPARED[key]
     skip_health_check_if_fresh()
     with connection.cursor() as cursor:  # connects, or reconnects after a failed health check
         session = sale_session()
@@ -68,6 +70,6 @@ def run(key, params) -> dict:
             cursor.execute(prepare)  # PREPARE is not transactional: it survives a rollback
             session.prepared.add(name)
         cursor.execute(execute, params)
-        row = dict(zip(sql.RESULT_COLUMNS, cursor.fetchone()))
+        row = dict(zip(catalogue.RESULT_COLUMNS, cursor.fetchone()))
     session.answered_at = time.monotonic()
     return row

@@ -261,16 +261,22 @@ PARAM_TYPES = {
 _PARAM = re.compile(r"%\((\w+)\)s")
 
 
-def _positional(statement: str) -> tuple[str, list[str]]:
+def _positional(statement: str, types=PARAM_TYPES) -> tuple[str, list[str]]:
     names: list[str] = []
 
     def number(match):
         name = match.group(1)
         if name not in names:
             names.append(name)
-        return f"(${names.index(name) + 1}::{PARAM_TYPES[name]})"
+        return f"(${names.index(name) + 1}::{types[name]})"
 
     return _PARAM.sub(number, statement), names
+
+
+def prepared(name: str, statement: str, types=PARAM_TYPES) -> tuple[str, str, str]:
+    """(name, "PREPARE name AS …", "EXECUTE name (%(a)s, …)") of a pyformat statement (also db/payments.py)."""
+    body, names = _positional(statement, types)
+    return name, f"PREPARE {name} AS {body}", f"EXECUTE {name} ({', '.join(f'%({n})s' for n in names)})"
 
 
 def _prepared_name(key) -> str:
@@ -279,12 +285,7 @@ def _prepared_name(key) -> str:
 
 
 # key -> (name, "PREPARE name AS …", "EXECUTE name (%(a)s, %(b)s, …)")
-PREPARED = {}
-for _key, _statement in STATEMENTS.items():
-    _body, _names = _positional(_statement)
-    _name = _prepared_name(_key)
-    PREPARED[_key] = (_name, f"PREPARE {_name} AS {_body}",
-                      f"EXECUTE {_name} ({', '.join(f'%({n})s' for n in _names)})")
+PREPARED = {_key: prepared(_prepared_name(_key), _statement) for _key, _statement in STATEMENTS.items()}
 
 
 # -- the same statement for pgbench (bench/rush.py compares HTTP against it) ------------------------

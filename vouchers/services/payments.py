@@ -7,25 +7,31 @@
 - `refund_merchant_payment`: part or all of a payment back to the wallet, within 30 days.
 
 Each is one short transaction: the wallet is locked (lock 3, vouchers/locks.py), then the pay code
-or the payment row. The wallet moves with its ledger line; the payment row records the merchant,
+or the payment row. On PostgreSQL `pay_with_code` is ONE statement (vouchers/db/payments.py: the
+POS's hot path, bench/payments.py), in the same order and with the same rules as its ORM twin
+`_pay_with_code_orm` (SQLite in `make run`, the "orm" leg of its tests). The wallet moves with its ledger line; the payment row records the merchant,
 and no running merchant balance is touched (invariant 4a: a busy merchant is never a hot row).
 Credits are spent oldest first and credits past their validity are not spent: a payment first
 expires what is left of them (services/wallet.expire_held_credit), as the daily job would.
 Paying never gives back quota or month usage: only a cancel does.
 """
 import secrets
+from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
 from jinju_portal import actors, clock
 from jinju_portal.identity import hash_identity
 from jinju_portal.money import format_krw
 from vouchers import inputs, locks, rules, selectors
-from vouchers.choices import EntryKind, EventKind, MemberRole, PayCodeStatus, PaymentMethod
+from vouchers.choices import EntryKind, EventKind, MemberRole, PayCodeStatus, PaymentMethod, PaymentStatus
+from vouchers.db import payments as payment_sql
+from vouchers.db import session
+from vouchers.db.sql import REFUSED_MARK
 from vouchers.errors import refuse
 from vouchers.models import Citizen, Merchant, MerchantRefund, PayCode, Payment, Wallet
 from vouchers.services import events
-from vouchers.services.sales import claim_citizen
+from vouchers.services.sales import AlreadyAnswered, claim_citizen
 from vouchers.services.wallet import append, expire_held_credit
 
 SHORT_CODE_DRAWS = 20  # a 6-digit draw meets a live code of another wallet about once in 10^6/live codes
@@ -104,14 +110,119 @@ def _debit(*, wallet: Wallet, merchant: Merchant, amount: int, method: str, now,
     return payment
 
 
-@transaction.atomic
-def pay_with_code(*, pay_code, amount, actor, merchant_id=None, idempotency_key="", now=None) -> Payment:
+@dataclass(frozen=True)
+class PaymentIdempotency:
+    """An Idempotency-Key to settle inside the payment statement (db/payments.KEYED_ANSWER): the shared
+    record's owner, key and request hash, and `created_at` exactly as the API answer shows it."""
+    owner: str
+    key: str
+    request_hash: str
+    created_at_text: str
+
+
+class PaymentNotSettled(Exception):
+    """The one statement could not take this keyed payment (its wallet holds a credit past its
+    validity, which the ORM twin expires first): the caller settles the key the generic way, whose
+    call of pay_with_code then takes the ORM twin."""
+
+
+def pay_with_code(*, pay_code, amount, actor, merchant_id=None, idempotency_key="", now=None,
+                  idempotency: PaymentIdempotency | None = None) -> Payment:
     """CPM: the merchant's POS (`actor`, a merchant_pos key; or `merchant_id` for the merchant's own
     page) takes `amount` from the wallet the code is bound to. The code is spent by a conditional
-    UPDATE under the wallet lock, so one code pays once however many tills submit it."""
+    UPDATE under the wallet lock, so one code pays once however many tills submit it.
+
+    Not decorated: on PostgreSQL the payment is one autocommit statement, its own transaction (a
+    savepoint inside a caller's); elsewhere `_pay_with_code_orm`, one transaction. Refusals, in
+    order: invalid_amount / invalid_pay_code (shape), not_found.merchant (a member's page),
+    merchant_not_active, merchant_not_mobile, invalid_pay_code (unknown, expired, used, voided),
+    insufficient_balance. `idempotency` (PostgreSQL): store the API answer under that key in the
+    same statement; a key already answered raises AlreadyAnswered (the caller replays it)."""
     now = clock.now_or(now)
     text = inputs.clean_pay_code(pay_code)
     amount = inputs.clean_amount(amount)
+    if not session.fast_sql():
+        return _pay_with_code_orm(text=text, amount=amount, actor=actor, merchant_id=merchant_id,
+                                  idempotency_key=idempotency_key, now=now)
+    business_number = _taking_business_number(actor, merchant_id)
+    client, user = actors.client_of(actor), actors.user_of(actor)
+    params = {"bn": business_number, "code": text, "now": now, "x": amount, "api_client_id": getattr(client, "pk", None),
+              "user_id": getattr(user, "pk", None), "ikey": idempotency_key or ""}
+    if idempotency is not None:
+        params.update(io=idempotency.owner, ik=idempotency.key, ih=idempotency.request_hash,
+                      created_at_text=idempotency.created_at_text, ikey=idempotency.key)
+    statement = (inputs.is_short_code(text), idempotency is not None)
+    for _attempt in range(3):
+        row = _run_payment(statement, params)
+        if row["payment_id"] is not None:
+            return _paid(row, amount=amount, client=client, user=user, idempotency_key=params["ikey"], now=now)
+        # Nothing was written; name why from the statement's rows, in the ORM twin's order.
+        _check_merchant_status(row["merchant_status"], row["accepts_mobile"])
+        if row["pay_code_id"] is None:
+            raise refuse("invalid_pay_code")
+        if row["expired_credit"]:
+            if idempotency is not None:
+                raise PaymentNotSettled()
+            return _pay_with_code_orm(text=text, amount=amount, actor=actor, merchant_id=merchant_id,
+                                      idempotency_key=idempotency_key, now=now)
+        # The code was active before the wallet lock; after it, the UPDATE found it used or voided
+        # (a fresh read tells), or the wallet's latest balance was short.
+        if not PayCode.objects.filter(pk=row["pay_code_id"], status=PayCodeStatus.ACTIVE, expires_at__gt=now).exists():
+            raise refuse("invalid_pay_code")
+        if amount > row["balance"]:
+            raise refuse("insufficient_balance")
+        # every rule passes now: whatever refused us a moment ago is gone, try again
+    raise refuse("busy")
+
+
+def _taking_business_number(actor, merchant_id) -> str:
+    """Whose till: a POS key's merchant by its business number (looked up inside the statement, no
+    round trip of its own), or the merchant whose page a member is signed in to ("" for a key
+    without a merchant: the statement finds none, merchant_not_active)."""
+    client = actors.client_of(actor)
+    if client is not None:
+        return client.merchant_business_number or ""
+    return _taking_merchant(actor, merchant_id).business_number
+
+
+def _run_payment(statement, params) -> dict:
+    try:
+        if connection.in_atomic_block:
+            with transaction.atomic():
+                return session.run(statement, params, payment_sql)
+        return session.run(statement, params, payment_sql)
+    except DataError as exc:
+        if f"{REFUSED_MARK}:replay" in str(exc):
+            raise AlreadyAnswered() from None
+        raise
+
+
+def _check_merchant_status(status, accepts_mobile) -> None:
+    refusal = rules.payment_refusal(merchant_status=status, accepts_mobile=bool(accepts_mobile))
+    if refusal is not None:
+        raise refuse(refusal)
+
+
+def _paid(row, *, amount, client, user, idempotency_key, now) -> Payment:
+    """The Payment the statement inserted, as the ORM twin returns it, without reading it back (its
+    merchant with the fields the answer shows)."""
+    merchant = Merchant.from_db(connection.alias, ["id", "name", "accepts_mobile", "code", "status"],
+                                [row["merchant_id"], row["merchant_name"], row["accepts_mobile"], row["merchant_code"],
+                                 row["merchant_status"]])
+    payment = Payment.from_db(
+        connection.alias,
+        ["id", "merchant_id", "wallet_id", "method", "pay_code_id", "api_client_id", "code_issuer_id", "user_id",
+         "amount", "refunded", "status", "idempotency_key", "created_at"],
+        [row["payment_id"], merchant.pk, row["wallet_id"], PaymentMethod.PAY_CODE, row["pay_code_id"],
+         getattr(client, "pk", None), row["code_issuer_id"], getattr(user, "pk", None), amount, 0, PaymentStatus.PAID,
+         idempotency_key, now])
+    payment.merchant = merchant
+    return payment
+
+
+@transaction.atomic
+def _pay_with_code_orm(*, text, amount, actor, merchant_id, idempotency_key, now) -> Payment:
+    """pay_with_code's ORM twin (its inputs already cleaned): the readable version of the statement."""
     merchant = _taking_merchant(actor, merchant_id)
     _check_merchant(merchant)
     lookup = {"short_code": text} if inputs.is_short_code(text) else {"token": text}
