@@ -334,7 +334,7 @@ def test_an_import_and_a_clerk_registering_the_same_number_at_once_make_one_merc
         assert results[0][0] == "ok", results
         action = results[0][1][0].action
         if results[1][0] == "ok":  # the clerk first: the import found it (update) or met it inserting (refused)
-            assert action in ("update", "refused") and kinds[0] == "merchant_registered"
+            assert action in ("update", "refused") and "merchant_registered" in kinds
             assert kinds == (["merchant_changed", "merchant_registered"] if action == "update"
                              else ["merchant_registered"])
         else:  # the import first: the clerk is told it is registered
