@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from jinju_portal import db_health
 from jinju_portal.models import ApiClient, hash_key
 
 _cache: dict[str, tuple[ApiClient, float]] = {}
@@ -37,6 +38,9 @@ def client_for_key(key: str) -> ApiClient | None:
     hit = _cache.get(digest)
     if hit and hit[1] > now:
         return hit[0]
+    # Often a request's first query (7,000 merchants' POS keys, each seen now and then: bench/payments.py):
+    # the connection's health check is skipped on the terms of the sale's (jinju_portal/db_health.py).
+    db_health.skip_if_fresh()
     client = ApiClient.objects.active().filter(key_hash=digest).first()
     with _lock:
         if client is None:

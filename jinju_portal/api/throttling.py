@@ -27,6 +27,9 @@ redis.call('PEXPIRE', key, math.ceil(window * 1000))
 return {-1, ''}
 """
 _script = None  # redis-py's Script: EVALSHA, loaded again (NOSCRIPT) after a Redis restart
+# One redis-py client per connection pool: Django's get_client() builds a new client on every call,
+# ~170 dict writes of response callbacks each (cProfile of a POS payment: 7 % of its time).
+_clients = {}
 
 
 class AnonThrottle(AnonRateThrottle):
@@ -67,7 +70,10 @@ class ApiClientThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         self.now = self.timer()
         key = backend.make_key(self.key + ":log")  # not the key DRF's pickled list lived under
-        client = backend._cache.get_client(key, write=True)  # a client on the backend's connection pool
+        pool = backend._cache._get_connection_pool(write=True)  # what get_client() would use
+        client = _clients.get(pool)
+        if client is None:
+            client = _clients.setdefault(pool, backend._cache._client(connection_pool=pool))
         global _script
         if _script is None:
             _script = client.register_script(SLIDING_LOG)

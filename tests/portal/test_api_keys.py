@@ -77,3 +77,25 @@ def test_revoked_key_is_refused_by_a_process_that_never_cached_it():
     http = APIClient()
     http.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert http.get("/api/v1/test/staff/").status_code == 401
+
+
+def test_a_key_lookup_skips_the_health_check_only_right_after_this_session_answered(monkeypatch):
+    """The lookup of a key not in the process's cache is often a request's first query: it skips
+    Django's `SELECT 1` on the sale's terms (jinju_portal/db_health.py), and only on them."""
+    from jinju_portal import db_health
+    from jinju_portal.api.authentication import clear_client_cache, client_for_key
+
+    key = issue("pos-health", "--role", "staff").strip()
+    checks = []
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or True)
+    for answered_ago, checked in ((None, 1), (0.0, 0), (db_health.HEALTHY_FOR, 1)):
+        clear_client_cache()
+        connection.health_check_done = False  # as at the start of a request
+        connection._answered_at = None
+        if answered_ago is not None:
+            db_health.mark_answered()
+            raw, at = connection._answered_at
+            connection._answered_at = (raw, at - answered_ago)
+        checks.clear()
+        assert client_for_key(key) is not None
+        assert len(checks) == checked, answered_ago

@@ -254,13 +254,14 @@ class PaymentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def payment_body(payment) -> dict:
+def payment_body(payment, *, created_at_text: str | None = None) -> dict:
     """PaymentSerializer(payment).data as a plain dict, without building the serializer (the POS hot
-    path; a test holds the two equal, and vouchers/db/payments.KEYED_ANSWER stores the same)."""
+    path; a test holds the two equal, and vouchers/db/payments.KEYED_ANSWER stores the same).
+    `created_at_text`: the payment's created_at already formatted (created_at_text())."""
     return {"id": payment.pk, "approval_number": payment.approval_number, "merchant": payment.merchant.code,
             "merchant_name": payment.merchant.name, "method": payment.method, "amount": payment.amount,
             "refunded": payment.refunded, "status": payment.status,
-            "created_at": _CREATED_AT.to_representation(payment.created_at)}
+            "created_at": created_at_text or _CREATED_AT.to_representation(payment.created_at)}
 
 
 class ExpiringSerializer(serializers.Serializer):

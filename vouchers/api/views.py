@@ -307,7 +307,8 @@ class PaymentCreateView(APIView):
         payment = services.pay_with_code(pay_code=data["pay_code"], amount=data["amount"], actor=api_client(request),
                                          idempotency_key=request.headers.get(HEADER, ""), now=now,
                                          idempotency=claim)
-        return Response(s.payment_body(payment), status=status.HTTP_201_CREATED)
+        body = s.payment_body(payment, created_at_text=claim and claim.created_at_text)  # the stored text
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 class WalletPaymentCreateView(APIView):

@@ -1,11 +1,10 @@
 """Running vouchers/db/sql.py's statements on a Django connection: prepared once per database
 session, in autocommit outside a transaction (a savepoint inside one), with the session plumbing
 that a rush showed to matter (bench/README.md)."""
-import time
-
 from django.conf import settings
 from django.db import connection
 
+from jinju_portal import db_health
 from vouchers.db import sql
 
 
@@ -17,27 +16,23 @@ def fast_sql() -> bool:
 class SaleSession:
     """What the sale path knows about one database session (one per Django connection)."""
 
-    __slots__ = ("raw", "prepared", "answered_at")
+    __slots__ = ("raw", "prepared")
 
     def __init__(self, raw):
         self.raw = raw
         self.prepared = set()
-        self.answered_at = 0.0
 
 
-HEALTHY_FOR = 1.0  # seconds
+HEALTHY_FOR = db_health.HEALTHY_FOR  # seconds
 
 
 def skip_health_check_if_fresh():
     """Django's CONN_HEALTH_CHECKS costs a `SELECT 1` round trip on the first query of every request.
     Under a rush that check took as much worker time as the sale itself (py-spy, bench/README.md).
-    A session that answered a sale less than HEALTHY_FOR seconds ago is as likely to be alive as one
-    that just passed the check, so it is skipped then; idle sessions are still checked."""
-    session = getattr(connection, "_vouchers_session", None)
-    raw = connection.connection
-    if (session is not None and raw is not None and session.raw is raw and not raw.closed
-            and time.monotonic() - session.answered_at < HEALTHY_FOR):
-        connection.health_check_done = True
+    A session that answered a sale or payment less than HEALTHY_FOR seconds ago is as likely to be
+    alive as one that just passed the check, so it is skipped then; idle sessions are still checked
+    (jinju_portal/db_health.py)."""
+    db_health.skip_if_fresh(HEALTHY_FOR)
 
 
 def sale_session() -> SaleSession:
@@ -71,5 +66,5 @@ def run(key, params, catalogue=sql) -> dict:
             session.prepared.add(name)
         cursor.execute(execute, params)
         row = dict(zip(catalogue.RESULT_COLUMNS, cursor.fetchone()))
-    session.answered_at = time.monotonic()
+    db_health.mark_answered()
     return row
