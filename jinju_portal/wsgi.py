@@ -26,6 +26,10 @@ def _load_lazily_loaded_code():
     for code, _name in settings.LANGUAGES:
         with translation.override(code):
             translation.gettext("")
+    # Django's Redis cache imports redis-py when first used: ~55 ms of a worker's first throttled
+    # request (a POS payment's, bench/payments.py). Import it here; connections still open per worker.
+    if any(cache["BACKEND"].endswith(".RedisCache") for cache in settings.CACHES.values()):
+        import redis  # noqa: F401
 
 
 _load_lazily_loaded_code()
