@@ -15,6 +15,19 @@ def postgres_only(forward: str, backward: str) -> migrations.RunPython:
     return migrations.RunPython(run(forward), run(backward))
 
 
+LAUNCH_THRESHOLD_OPTIONS = ("autovacuum_analyze_threshold", "autovacuum_vacuum_threshold",
+                            "autovacuum_vacuum_insert_threshold")
+
+
+def launch_thresholds(*tables: str) -> tuple[str, str]:
+    """(forward, backward) SQL giving `tables` autovacuum thresholds of 1,000 changed rows, so no
+    statistics are taken while they are tiny (vouchers migration 0006 tells why)."""
+    forward = "; ".join(f"ALTER TABLE {t} SET ({', '.join(f'{o} = 1000' for o in LAUNCH_THRESHOLD_OPTIONS)})"
+                        for t in tables)
+    backward = "; ".join(f"ALTER TABLE {t} RESET ({', '.join(LAUNCH_THRESHOLD_OPTIONS)})" for t in tables)
+    return forward, backward
+
+
 def append_only(table: str) -> tuple[str, str]:
     """(forward, backward) SQL of a trigger refusing every UPDATE and DELETE on `table`. No TRUNCATE
     trigger: test databases are flushed with TRUNCATE between transactional tests."""

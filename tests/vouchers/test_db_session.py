@@ -28,14 +28,14 @@ def test_a_session_prepares_the_sale_once_and_keeps_its_plans():
     assert_invariants()
 
 
-def test_autovacuum_takes_no_statistics_of_the_sales_tables_before_1000_changed_rows():
-    """Statistics of a tiny table turn cached key lookups into sequential scans (migration 0006)."""
+def test_autovacuum_takes_no_statistics_of_the_sales_and_payments_tables_before_1000_changed_rows():
+    """Statistics of a tiny table turn cached key lookups into sequential scans (migrations 0006, 0014)."""
+    tables = ["vouchers_purchase", "vouchers_wallet", "vouchers_walletentry", "vouchers_citizen",
+              "vouchers_monthlyusage", "vouchers_paycode", "vouchers_payment", "vouchers_merchantrefund"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)",
-                       [["vouchers_purchase", "vouchers_wallet", "vouchers_walletentry", "vouchers_citizen",
-                         "vouchers_monthlyusage"]])
+        cursor.execute("SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%s)", [tables])
         options = dict(cursor.fetchall())
-    assert len(options) == 5
+    assert len(options) == len(tables)
     for table, opts in options.items():
         assert {"autovacuum_analyze_threshold=1000", "autovacuum_vacuum_threshold=1000",
                 "autovacuum_vacuum_insert_threshold=1000"} <= set(opts or []), table
