@@ -261,3 +261,37 @@ def spread(values, fmt="{:,.0f}"):
 
 def ms(us):
     return f"{us / 1000:.1f} ms"
+
+
+# The end of every wrk script here: counts answers by status and error code (and replays), then
+# prints one RESULT line of JSON that the benchmarks parse (latency percentiles, errors, counts).
+WRK_REPORT_LUA = r"""
+function response(status, headers, body)
+  local code = tostring(status)
+  if status >= 400 then
+    local c = string.match(body, '"code":"([a-z_]+)"')
+    if c then code = code .. " " .. c end
+  end
+  if headers["Idempotent-Replayed"] then code = code .. " replayed" end
+  counts[code] = (counts[code] or 0) + 1
+end
+
+function done(summary, latency, requests)
+  local all = {}
+  local sent = 0
+  for _, t in ipairs(threads) do
+    local c = t:get("counts")
+    for k, v in pairs(c) do all[k] = (all[k] or 0) + v end
+    sent = sent + t:get("counter")
+  end
+  local parts = {}
+  for k, v in pairs(all) do table.insert(parts, string.format('"%s": %d', k, v)) end
+  io.write(string.format(
+    'RESULT {"duration_us": %d, "requests": %d, "sent": %d, "p50_us": %d, "p90_us": %d, "p95_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, ' ..
+    '"status_errors": %d, "codes": {%s}}\n',
+    summary.duration, summary.requests, sent, latency:percentile(50), latency:percentile(90),
+    latency:percentile(95), latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
+    summary.errors.write, summary.errors.timeout, summary.errors.status, table.concat(parts, ", ")))
+end
+"""

@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402  (the helpers rush.py and payments.py share)
-from bench.common import (PG, RESULTS, ROOT, ms, need, psql, spread, stop_server, worker_pids,  # noqa: E402,F401
+from bench.common import (PG, RESULTS, ROOT, WRK_REPORT_LUA, ms, need, psql, spread, stop_server, worker_pids,  # noqa: E402,F401,E501
                           worker_rss_mb)
 
 DB_NAME = "jinju_bench"
@@ -90,35 +90,7 @@ function request()
     '{"tranche":' .. tranche .. ',"buyer_ci":"' .. prefix .. '-buyer-' .. buyer .. '","face_value":' .. face .. '}')
 end
 
-function response(status, headers, body)
-  local code = tostring(status)
-  if status == 409 or status == 400 or status == 422 then
-    local c = string.match(body, '"code":"([a-z_]+)"')
-    if c then code = code .. " " .. c end
-  end
-  if headers["Idempotent-Replayed"] then code = code .. " replayed" end
-  counts[code] = (counts[code] or 0) + 1
-end
-
-function done(summary, latency, requests)
-  local all = {}
-  local sent = 0
-  for _, t in ipairs(threads) do
-    local c = t:get("counts")
-    for k, v in pairs(c) do all[k] = (all[k] or 0) + v end
-    sent = sent + t:get("counter")
-  end
-  local parts = {}
-  for k, v in pairs(all) do table.insert(parts, string.format('"%s": %d', k, v)) end
-  io.write(string.format(
-    'RESULT {"duration_us": %d, "requests": %d, "sent": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, ' ..
-    '"max_us": %d, "connect_errors": %d, "read_errors": %d, "write_errors": %d, "timeouts": %d, "status_errors": %d, ' ..
-    '"codes": {%s}}\n',
-    summary.duration, summary.requests, sent, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.timeout, summary.errors.status, table.concat(parts, ", ")))
-end
-"""
+""" + WRK_REPORT_LUA
 
 
 def server_env(workers):

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from jinju_portal.money import format_krw
 from vouchers.choices import (Channel, EntryKind, EventKind, Medium, MemberRole, MerchantStatus, NoteStatus,
                               PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout, PurchaseStatus, RefundReason,
                               RefundStatus, ReservationStatus)
@@ -620,7 +621,7 @@ class Payment(models.Model):
         return f"{self.pk:010d}"
 
     def __str__(self):
-        return f"{self.approval_number} {self.amount:,}원 ({self.get_status_display()})"
+        return f"{self.approval_number} {format_krw(self.amount)} ({self.get_status_display()})"
 
 
 class MerchantRefund(models.Model):
@@ -651,7 +652,7 @@ class MerchantRefund(models.Model):
         indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created")]
 
     def __str__(self):
-        return f"{self.amount:,}원"
+        return format_krw(self.amount)
 
 
 class VoucherEvent(models.Model):
