@@ -36,6 +36,16 @@ NOTE_TRANSITIONS = {
 }
 
 
+class ExchangeRefusalReason(models.TextChoices):
+    """Why one serial of an exchange was not paid (API.md: the per-serial refusal codes)."""
+    UNKNOWN = "unknown", _("없는 일련번호")
+    ALREADY_REDEEMED = "already_redeemed", _("이미 환전됨")
+    EXPIRED = "expired", _("유효기간 지남")
+    NOT_ISSUED = "not_issued", _("발행되지 않음 (취소된 구매)")
+    NOT_ACCEPTED_BY_MERCHANT = "not_accepted_by_merchant", _("지류를 취급하지 않는 가맹점")
+    EXCHANGE_CAP_EXCEEDED = "exchange_cap_exceeded", _("가맹점 월 환전 한도 초과")
+
+
 class ReservationStatus(models.TextChoices):
     HELD = "held", _("결제 대기")
     CONFIRMED = "confirmed", _("결제 완료")

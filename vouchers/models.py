@@ -10,9 +10,9 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from jinju_portal.money import format_krw
-from vouchers.choices import (Channel, EntryKind, EventKind, Medium, MemberRole, MerchantStatus, NoteStatus,
-                              PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout, PurchaseStatus, RefundReason,
-                              RefundStatus, ReservationStatus)
+from vouchers.choices import (Channel, EntryKind, EventKind, ExchangeRefusalReason, Medium, MemberRole,
+                              MerchantStatus, NoteStatus, PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout,
+                              PurchaseStatus, RefundReason, RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -262,6 +262,8 @@ class PaperNote(models.Model):
     issued_at = models.DateTimeField(_("발행일시"), default=timezone.now)
     expires_at = models.DateTimeField(_("유효기간"))
     status_changed_at = models.DateTimeField(_("상태 변경일시"), null=True, blank=True)
+    exchange = models.ForeignKey("Exchange", verbose_name=_("환전"), null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="notes", help_text=_("환전된 지류만 있습니다."))
 
     class Meta:
         verbose_name = _("지류 상품권")
@@ -470,6 +472,9 @@ class Merchant(models.Model):
     phone = models.CharField(_("전화번호"), max_length=20, blank=True, default="")
     representative = models.CharField(_("대표자"), max_length=50)
     annual_revenue = models.PositiveBigIntegerField(_("연 매출액"))
+    monthly_exchange_cap = models.PositiveBigIntegerField(
+        _("월 환전 한도"), null=True, blank=True,
+        help_text=_("비워 두면 연 매출액의 12분의 1입니다. 점검 중인 가맹점은 낮춰 둘 수 있습니다."))
     accepts_paper = models.BooleanField(_("지류 취급"), default=False)
     accepts_mobile = models.BooleanField(_("모바일 취급"), default=False)
     code = models.CharField(_("가맹점 코드"), max_length=8, unique=True, editable=False,
@@ -653,6 +658,63 @@ class MerchantRefund(models.Model):
 
     def __str__(self):
         return format_krw(self.amount)
+
+
+class Exchange(models.Model):
+    """Paper notes a merchant handed in at a bank counter (환전), sent by the bank's `sales_agent`
+    client. `amount` sums the notes accepted (each marked redeemed with this exchange); every serial
+    refused has its ExchangeRefusal. The city pays `amount` with the day's settlement."""
+
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                 related_name="exchanges", db_index=False)
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("요청 클라이언트 (은행)"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("담당자"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    amount = models.PositiveBigIntegerField(_("환전 금액"), default=0)
+    accepted_count = models.PositiveIntegerField(_("환전 매수"), default=0)
+    refused_count = models.PositiveIntegerField(_("거절 매수"), default=0)
+    idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("환전일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("지류 환전")
+        verbose_name_plural = _("지류 환전")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created")]
+
+    def __str__(self):
+        return f"#{self.pk} {format_krw(self.amount)}"
+
+
+class ExchangeRefusal(models.Model):
+    """One serial of an exchange that was not paid, with its reason: recorded for the fraud review
+    (DESIGN.md invariant 4). `serial` is as handed in; `note` is set when the serial is one of ours."""
+
+    exchange = models.ForeignKey(Exchange, verbose_name=_("환전"), on_delete=models.PROTECT, related_name="refusals")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                 related_name="exchange_refusals", db_index=False)
+    serial = models.CharField(_("일련번호 (제출된 값)"), max_length=40)
+    note = models.ForeignKey(PaperNote, verbose_name=_("지류 상품권"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="exchange_refusals")
+    reason = models.CharField(_("거절 사유"), max_length=32, choices=ExchangeRefusalReason.choices)
+    created_at = models.DateTimeField(_("일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("지류 환전 거절")
+        verbose_name_plural = _("지류 환전 거절")
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(reason__in=ExchangeRefusalReason.values),
+                                   name="exchangerefusal_reason_known"),
+        ]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="xrefusal_merchant_created"),
+            models.Index(fields=["reason", "created_at"], name="xrefusal_reason_created"),
+        ]
+
+    def __str__(self):
+        return f"{self.serial} ({self.get_reason_display()})"
 
 
 class VoucherEvent(models.Model):

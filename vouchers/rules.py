@@ -269,3 +269,17 @@ def payment_status(*, amount: int, refunded: int) -> str:
     if refunded == 0:
         return PaymentStatus.PAID
     return PaymentStatus.REFUNDED if refunded == amount else PaymentStatus.PARTIALLY_REFUNDED
+
+
+# --- paper exchange (issue #9) ----------------------------------------------------------------------
+
+EXCHANGE_CAP_MONTHS = 12  # by default a merchant may exchange a month's share of its declared revenue
+
+
+def monthly_exchange_cap(*, monthly_exchange_cap: int | None, annual_revenue: int) -> int:
+    """What a merchant may exchange in one calendar month (Asia/Seoul): the cap staff set on it, or
+    else its declared annual revenue ÷ 12, rounded down to the won. A merchant cannot honestly take
+    more paper in a month than it sells."""
+    if monthly_exchange_cap is not None:
+        return monthly_exchange_cap
+    return annual_revenue // EXCHANGE_CAP_MONTHS
