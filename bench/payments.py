@@ -662,6 +662,8 @@ def main():
     parser.add_argument("--pgbench-transactions", type=int, default=1_000, help="per client; one fresh code each")
     parser.add_argument("--orm", action="store_true", help="measure the ORM twin (VOUCHERS_FAST_SQL=0)")
     parser.add_argument("--no-redis", action="store_true", help="cache and throttles in per-process memory")
+    parser.add_argument("--no-lean", action="store_true",
+                        help="every payment through Django and DRF (VOUCHERS_LEAN_POS=0, vouchers/api/pos.py)")
     parser.add_argument("--seed", default="paybench")
     parser.add_argument("--py-spy", type=int, default=0, metavar="SECONDS",
                         help="record one worker with py-spy for SECONDS during each phase (bench/results/)")
@@ -673,13 +675,15 @@ def main():
     common.need("pgbench", "postgresql-client", PROG)
     env = common.server_env(db=DB_NAME, port=PORT, workers=args.workers, redis_url="" if args.no_redis else REDIS_URL)
     env["VOUCHERS_FAST_SQL"] = "0" if args.orm else "1"
+    env["VOUCHERS_LEAN_POS"] = "0" if args.no_lean else "1"
     common.use_env_here(env)
     os.environ["VOUCHERS_FAST_SQL"] = env["VOUCHERS_FAST_SQL"]
     import django
 
     django.setup()
     print(f"{PROG}: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {args.runs} runs, {args.workers} workers, "
-          f"{'ORM twin' if args.orm else 'one-statement path'}, cache {'memory' if args.no_redis else REDIS_URL}, "
+          f"{'ORM twin' if args.orm else 'one-statement path'}, "
+          f"{'through Django' if args.no_lean else 'lean POS entry'}, cache {'memory' if args.no_redis else REDIS_URL}, "
           f"git {common.git_head()}")
     runs = [one_run(args, env, str(i + 1)) for i in range(args.runs)]
     print_summary(runs, args)

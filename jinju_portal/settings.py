@@ -258,6 +258,9 @@ DEV_IDENTITY_VERIFIER = env.bool("DEV_IDENTITY_VERIFIER", default=DEBUG)
 # --- Vouchers: every VOUCHERS_* setting, declared once with its default (code reads settings.X) -----
 # The one-statement sale (vouchers/db/) on PostgreSQL; False takes the ORM twin (tests, pgbouncer).
 VOUCHERS_FAST_SQL = env.bool("VOUCHERS_FAST_SQL", default=True)
+# A till's ordinary payment answered before Django's middleware and DRF (vouchers/api/pos.py);
+# everything else on that path, and every other path, goes through Django as before.
+VOUCHERS_LEAN_POS = env.bool("VOUCHERS_LEAN_POS", default=True)
 # Per-connection PREPARE of the sale; switch off behind a transaction-pooling proxy.
 VOUCHERS_PREPARED_STATEMENTS = env.bool("VOUCHERS_PREPARED_STATEMENTS", default=True)
 # The most one sale may be for; larger amounts are refused before the write path.

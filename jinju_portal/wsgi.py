@@ -5,7 +5,7 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jinju_portal.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
 
 def _load_lazily_loaded_code():
@@ -33,6 +33,12 @@ def _load_lazily_loaded_code():
 
 
 _load_lazily_loaded_code()
+
+# A till's ordinary payment skips Django's request machinery; everything else reaches Django
+# (vouchers/api/pos.py says which requests, and why).
+from vouchers.api.pos import LeanPayments  # noqa: E402
+
+application = LeanPayments(django_application)
 # Everything loaded so far lives as long as the process: keep it out of the cyclic garbage
 # collector's generations, so its collections only walk what requests allocate (and a forked
 # worker does not write to the master's pages by walking them).

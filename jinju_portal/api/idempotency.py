@@ -83,11 +83,16 @@ def _owner(request) -> str | None:
 
 
 def _request_hash(request) -> str:
-    body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    return request_hash(method=request.method, path=request.path, data=request.data)
 
 
-def _valid_key(key: str) -> bool:
+def request_hash(*, method: str, path: str, data) -> str:
+    """What a key's first request is recognised by: its method, path and parsed body (key order aside)."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(f"{method} {path}\n{body}".encode()).hexdigest()
+
+
+def valid_key(key: str) -> bool:
     return 1 <= len(key) <= MAX_KEY_LENGTH and key.isprintable()
 
 
@@ -120,7 +125,7 @@ def idempotent(view_method=None, *, required: bool = True, settle: str | None = 
                 if spec.required:
                     raise IdempotencyKeyRequired()
                 return method(self, request, *args, **kwargs)
-            if not _valid_key(key):
+            if not valid_key(key):
                 raise InvalidIdempotencyKey()
             owner = _owner(request)
             if owner is None:

@@ -48,6 +48,12 @@ class CitizenThrottle(UserRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
+# Set in the WSGI environ by the POS payment's lean entry (vouchers/api/pos.py) when it has already
+# admitted this request for the client with that id, before it handed the request to Django: the
+# request is counted once. A caller cannot set it: HTTP headers reach the environ as HTTP_* only.
+ADMITTED_ENVIRON_KEY = "portal.throttle_admitted_client"
+
+
 class ApiClientThrottle(SimpleRateThrottle):
     scope = "api_client"
 
@@ -55,20 +61,38 @@ class ApiClientThrottle(SimpleRateThrottle):
         client = request.auth if isinstance(request.auth, ApiClient) else None
         if client is None:
             return True
+        if request.META.get(ADMITTED_ENVIRON_KEY) == client.pk:
+            return True
+        return self.allow_client(client, backend=caches["default"])
+
+    def allow_client(self, client, *, backend) -> bool:
+        """The decision for one API client, recorded when it admits (also used without a DRF request
+        by the POS payment's lean entry)."""
         if client.throttle_rate:
             self.rate = client.throttle_rate
         elif client.role in UNTHROTTLED_ROLES:
             return True
         else:
             self.rate = self.get_rate()
+        if self.rate is None:
+            return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        backend = caches["default"]
+        self.key = self.cache_format % {"scope": self.scope, "ident": client.pk}
         if isinstance(backend, RedisCache):
-            return self._allow_in_redis(request, view, backend)
-        return super().allow_request(request, view)  # per-process memory (tests, `make run`)
+            return self._allow_in_redis(backend)
+        return self._allow_in_memory()
 
-    def _allow_in_redis(self, request, view, backend) -> bool:
-        self.key = self.get_cache_key(request, view)
+    def _allow_in_memory(self) -> bool:
+        """DRF's own read-modify-write of the history (per-process memory: tests, `make run`)."""
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        if len(self.history) >= self.num_requests:
+            return self.throttle_failure()
+        return self.throttle_success()
+
+    def _allow_in_redis(self, backend) -> bool:
         self.now = self.timer()
         key = backend.make_key(self.key + ":log")  # not the key DRF's pickled list lived under
         pool = backend._cache._get_connection_pool(write=True)  # what get_client() would use
@@ -86,9 +110,6 @@ class ApiClientThrottle(SimpleRateThrottle):
         # DRF's wait() (Retry-After) reads the window from the history: as many entries, the oldest last
         self.history = [float(oldest)] * count
         return False
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
 
 
 class PublicFormThrottle(AnonRateThrottle):

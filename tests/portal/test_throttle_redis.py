@@ -25,7 +25,7 @@ def redis_cache(settings, redis_url):
 
 class _Request:
     def __init__(self, client):
-        self.auth = client
+        self.auth, self.META = client, {}
 
 
 def _throttle(at):
