@@ -573,10 +573,12 @@ class ExchangeAdmin(TrailMixin, ReadOnlyAdmin):
     inlines = [ExchangedNoteInline, ExchangeRefusalInline]
 
     def get_search_results(self, request, queryset, search_term):
-        number = bizno.normalize(search_term.strip())
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        number = bizno.normalize(term)
         if len(number) == 10 and number.isascii() and number.isdigit():
             return queryset.filter(merchant__business_number=number), False
-        term = search_term.strip()
         if term.isascii() and term.isdigit() and len(term) <= 18:
             return queryset.filter(pk=int(term)), False
         return queryset.filter(merchant__code=term.upper()), False
