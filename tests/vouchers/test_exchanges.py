@@ -568,3 +568,23 @@ def test_staff_see_the_cap_on_the_merchant_and_set_it_with_a_reason_through_the_
     assert event.note == "환전 급증 점검" and event.user.is_superuser
     page = admin_client.get(reverse("admin:vouchers_merchant_change", args=[shop.pk])).content.decode()
     assert "500,000원" in page and "담당자가 정한 한도" in page
+
+
+@pytest.mark.django_db
+def test_a_bundle_of_1000_serials_is_decided_in_a_fixed_number_of_queries(django_assert_max_num_queries):
+    from vouchers import notes as note_serials
+
+    merchant = MerchantFactory(annual_revenue=10**12)
+    first = sell(tens=1)[0]
+    model = PaperNote.objects.get(serial=first)
+    PaperNote.objects.bulk_create([
+        PaperNote(serial=note_serials.new_serial(), denomination=10_000, purchase_id=model.purchase_id,
+                  tranche_id=model.tranche_id, issued_at=T0, expires_at=model.expires_at) for _ in range(997)])
+    serials = [first, *PaperNote.objects.exclude(serial=first).values_list("serial", flat=True), "X" * 40, "JL?"]
+    assert len(serials) == rules.MAX_EXCHANGE_SERIALS
+    with django_assert_max_num_queries(12):
+        result = exchange(merchant, serials)
+    assert result.exchange.amount == 998 * 10_000 and reasons(result) == ["unknown", "unknown"]
+    assert ExchangeRefusal.objects.get(serial="X" * 40).reason == "unknown"
+    assert selectors.exchange_answer(Exchange.objects.select_related("merchant").get()) == result.as_dict()
+    assert_exchange_invariants()
