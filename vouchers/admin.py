@@ -523,7 +523,8 @@ class PaperNoteAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("환전 거절 기록"))
     def refusals(self, obj):
-        rows = (ExchangeRefusal.objects.filter(Q(note=obj) | Q(serial=obj.serial))
+        # a refusal keeps the serial as handed in, trimmed and upper-cased: ours read exactly as the note's
+        rows = (ExchangeRefusal.objects.filter(serial=obj.serial)
                 .select_related("merchant", "exchange__api_client").order_by("-created_at", "-id")[:100])
         return _refusal_table(rows)
 

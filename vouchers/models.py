@@ -719,6 +719,8 @@ class ExchangeRefusal(models.Model):
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="xrefusal_merchant_created"),
             models.Index(fields=["reason", "created_at"], name="xrefusal_reason_created"),
+            # a note's trace and the admin's search find every attempt on a serial, ours or not
+            models.Index(fields=["serial"], name="xrefusal_serial"),
         ]
 
     def __str__(self):

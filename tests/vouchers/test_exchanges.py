@@ -12,7 +12,6 @@ from django.urls import reverse
 
 from jinju_portal.api.idempotency import HEADER
 from jinju_portal.models import IdempotencyRecord
-from tests.races import outcomes
 from tests.vouchers.conftest import assert_invariants, race
 from tests.vouchers.factories import CitizenFactory, MerchantFactory, TrancheFactory, staff_actor
 from vouchers import inputs, months, rules, selectors, services
@@ -242,10 +241,10 @@ def test_staff_set_and_lower_the_cap_with_a_reason_on_the_trail_and_clear_it_bac
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("cap, reason, code", [(-1, "x", "invalid_exchange_cap"), (1.5, "x", "invalid_exchange_cap"),
-                                               ("1000", "x", "invalid_exchange_cap"), (True, "x", "invalid_exchange_cap"),
-                                               (2**63, "x", "invalid_exchange_cap"), (1_000, "", "invalid_reason"),
-                                               (1_000, "x" * 201, "invalid_reason")])
+@pytest.mark.parametrize("cap, reason, code", [
+    (-1, "x", "invalid_exchange_cap"), (1.5, "x", "invalid_exchange_cap"), ("1000", "x", "invalid_exchange_cap"),
+    (True, "x", "invalid_exchange_cap"), (2**63, "x", "invalid_exchange_cap"), (1_000, "", "invalid_reason"),
+    (1_000, "x" * 201, "invalid_reason")])
 def test_a_bad_cap_or_a_missing_reason_is_refused_and_changes_nothing(cap, reason, code):
     merchant = MerchantFactory()
     with pytest.raises(services.InvalidInput) as refused:
