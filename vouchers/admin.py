@@ -26,14 +26,14 @@ from jinju_portal import bizno
 from jinju_portal.errors import ServiceError
 from jinju_portal.forms import add_service_error
 from jinju_portal.identity import hash_identity
+from jinju_portal.money import format_krw
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
-from vouchers import inputs, months, services
+from vouchers import inputs, months, rules, selectors, services
 from vouchers.merchant_import import MerchantListAdminMixin
 from vouchers.choices import MemberRole
-from vouchers.models import (Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory, MerchantMember,
-                             MerchantRefund, MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase,
-                             Reservation, Tranche,
-                             VoucherEvent, Wallet, WalletEntry)
+from vouchers.models import (Citizen, Exchange, ExchangeRefusal, IssuancePlan, LimitPolicy, Merchant, MerchantCategory,
+                             MerchantMember, MerchantRefund, MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund,
+                             Purchase, Reservation, Tranche, VoucherEvent, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -440,14 +440,178 @@ class WalletAdmin(ReadOnlyAdmin):
     inlines = [WalletEntryInline]
 
 
+def masked_name(name: str) -> str:
+    """A person's name as a trace shows it: 김진주 → 김*주, 김진 → 김*; the citizen's own page has the rest."""
+    if not name:
+        return str(_("이름 없음"))
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def _admin_link(obj, label=None):
+    if obj is None:
+        return "-"
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, label if label is not None else str(obj))
+
+
+def _local(value):
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _refusal_table(refusals):
+    body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+        (_local(r.created_at), r.get_reason_display(), _admin_link(r.merchant), _admin_link(r.exchange),
+         r.exchange.api_client or "-") for r in refusals))
+    if not body:
+        return _("거절 기록 없음")
+    head = format_html("<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+                       _("일시"), _("거절 사유"), _("가맹점"), _("환전"), _("은행 (요청 클라이언트)"))
+    return format_html("<table>{}{}</table>", head, body)
+
+
+def _serial_term(search_term: str) -> str:
+    return search_term.strip().upper()
+
+
 @admin.register(PaperNote)
 class PaperNoteAdmin(ReadOnlyAdmin):
-    list_display = ("serial", "denomination", "status", "tranche", "issued_at", "expires_at")
+    """A note's life by serial: sold to whom, when and where; exchanged by which merchant, when and
+    through which bank; and every refused attempt to exchange it (the fraud review's trail)."""
+
+    list_display = ("serial", "denomination", "status", "tranche", "issued_at", "expires_at", "exchanged_by",
+                    "status_changed_at")
     list_filter = ("status", "denomination")
-    list_select_related = ("tranche",)
+    list_select_related = ("tranche", "exchange__merchant")
     search_fields = ("=serial",)
+    search_help_text = _("일련번호 (대소문자·앞뒤 공백 무관)")
     show_full_result_count = False
     paginator = LargeTablePaginator
+    fields = ("serial", "denomination", "status", "status_changed_at", "tranche", "issued_at", "expires_at", "sale",
+              "exchanged", "refusals")
+    readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        term = _serial_term(search_term)
+        return (queryset.filter(serial=term), False) if term else (queryset, False)
+
+    @admin.display(description=_("환전 가맹점"))
+    def exchanged_by(self, obj):
+        return obj.exchange.merchant if obj.exchange_id else "-"
+
+    @admin.display(description=_("판매 (누구에게, 언제, 어디서)"))
+    def sale(self, obj):
+        purchase = Purchase.objects.select_related("citizen", "api_client").get(pk=obj.purchase_id)
+        citizen = purchase.citizen
+        buyer = f"{masked_name(citizen.name)} ({citizen.birth_year})" if citizen.birth_year else masked_name(
+            citizen.name)
+        where = purchase.get_channel_display() + (f" · {purchase.api_client.name}" if purchase.api_client else "")
+        return format_html("{} {} · {} {} · {} {} · {} {} ({})", _("구매"), _admin_link(purchase, f"#{purchase.pk}"),
+                           _("구매자"), _admin_link(citizen, buyer), _("일시"), _local(purchase.created_at),
+                           _("판매처"), where, purchase.get_status_display())
+
+    @admin.display(description=_("환전 (어느 가맹점, 언제, 어느 은행)"))
+    def exchanged(self, obj):
+        if obj.exchange_id is None:
+            return _("환전되지 않음")
+        exchange = Exchange.objects.select_related("merchant", "api_client").get(pk=obj.exchange_id)
+        return format_html("{} {} · {} {} · {} {} · {} {}", _("환전"), _admin_link(exchange, f"#{exchange.pk}"),
+                           _("가맹점"), _admin_link(exchange.merchant), _("일시"), _local(exchange.created_at),
+                           _("은행"), exchange.api_client.name if exchange.api_client else (exchange.user or "-"))
+
+    @admin.display(description=_("환전 거절 기록"))
+    def refusals(self, obj):
+        # a refusal keeps the serial as handed in, trimmed and upper-cased: ours read exactly as the note's
+        rows = (ExchangeRefusal.objects.filter(serial=obj.serial)
+                .select_related("merchant", "exchange__api_client").order_by("-created_at", "-id")[:100])
+        return _refusal_table(rows)
+
+
+# --- paper exchange (read-only: made by the banks' counters through the API) ------------------------
+
+class ExchangeRefusalInline(admin.TabularInline):
+    model = ExchangeRefusal
+    fields = ("serial", "reason", "note", "created_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("id",)
+
+
+class ExchangedNoteInline(admin.TabularInline):
+    model = PaperNote
+    fk_name = "exchange"
+    verbose_name = _("환전된 지류")
+    verbose_name_plural = _("환전된 지류")
+    fields = ("serial", "denomination", "issued_at", "purchase")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("serial",)
+
+
+@admin.register(Exchange)
+class ExchangeAdmin(TrailMixin, ReadOnlyAdmin):
+    """Each exchange: the merchant, the bank that sent it, the amount paid with its settlement, the
+    notes taken and every serial refused with its reason."""
+
+    list_display = ("id", "created_at", "merchant", "amount_won", "accepted_count", "refused_count", "api_client")
+    list_select_related = ("merchant", "api_client")
+    list_filter = ("api_client",)
+    search_fields = ("=id", "=merchant__code", "=merchant__business_number")
+    search_help_text = _("환전 번호, 가맹점 코드 또는 사업자등록번호")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "merchant", "amount_won", "accepted_count", "refused_count", "api_client", "user",
+              "idempotency_key")
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    inlines = [ExchangedNoteInline, ExchangeRefusalInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        number = bizno.normalize(term)
+        if len(number) == 10 and number.isascii() and number.isdigit():
+            return queryset.filter(merchant__business_number=number), False
+        if term.isascii() and term.isdigit() and len(term) <= 18:
+            return queryset.filter(pk=int(term)), False
+        return queryset.filter(merchant__code=term.upper()), False
+
+    @admin.display(description=_("환전 금액"), ordering="amount")
+    def amount_won(self, obj):
+        return won(obj.amount)
+
+
+@admin.register(ExchangeRefusal)
+class ExchangeRefusalAdmin(ReadOnlyAdmin):
+    """Every serial an exchange refused, with its reason: unknown and already-redeemed serials are the
+    first thing the fraud review reads."""
+
+    list_display = ("created_at", "serial", "reason", "merchant", "exchange_link", "note")
+    list_filter = ("reason", "created_at")
+    list_select_related = ("merchant", "note", "exchange")
+    search_fields = ("=serial",)
+    search_help_text = _("일련번호")
+    date_hierarchy = "created_at"
+    fields = ("created_at", "serial", "reason", "merchant", "exchange", "note")
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+
+    def get_search_results(self, request, queryset, search_term):
+        term = _serial_term(search_term)
+        return (queryset.filter(serial=term), False) if term else (queryset, False)
+
+    @admin.display(description=_("환전"), ordering="exchange")
+    def exchange_link(self, obj):
+        return _admin_link(obj.exchange, f"#{obj.exchange_id}")
 
 
 @admin.register(Reservation)
@@ -516,7 +680,8 @@ class VoucherEventAdmin(ReadOnlyAdmin):
     list_select_related = ("tranche", "purchase", "reservation", "refund", "policy", "plan", "merchant")
     search_fields = ("=purchase__id", "=reservation__id", "=refund__id", "=merchant__code", "actor")
     readonly_fields = ("at", "kind", "actor", "user", "api_client", "tranche", "plan", "policy", "purchase",
-                       "reservation", "refund", "citizen", "merchant", "category", "before", "after", "note")
+                       "reservation", "refund", "citizen", "merchant", "category", "exchange", "before", "after",
+                       "note")
     show_full_result_count = False
     paginator = LargeTablePaginator
     date_hierarchy = "at"
@@ -603,6 +768,13 @@ class OwnerAccountForm(forms.Form):
                                help_text=_("대표에게 전하고, 로그인한 뒤 바꾸도록 안내해 주세요."))
 
 
+class ExchangeCapForm(forms.Form):
+    monthly_exchange_cap = forms.IntegerField(label=_("월 환전 한도 (원)"), min_value=0, required=False,
+                                              help_text=_("비우면 기본값(연 매출액의 12분의 1)입니다."))
+    reason = forms.CharField(label=_("사유"), max_length=inputs.MAX_REASON,
+                             help_text=_("예: 환전 이상 징후 점검 중 (처리 기록에 남습니다)"))
+
+
 class MerchantActionForm(helpers.ActionForm):
     reason = forms.CharField(label=_("사유"), required=False, max_length=inputs.MAX_REASON,
                              help_text=_("정지·해지에는 사유가 필요합니다."))
@@ -648,12 +820,24 @@ class MerchantAdmin(TrailMixin, MerchantListAdminMixin, ServiceFormAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return MerchantAddForm.Meta.fields
-        return ("business_number_display", *services.MERCHANT_EDITABLE, *self.STATUS_FIELDS, "accounts", "trail")
+        return ("business_number_display", *services.MERCHANT_EDITABLE, "exchange_cap", *self.STATUS_FIELDS,
+                "accounts", "trail")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("business_number_display", *self.STATUS_FIELDS, "accounts", "trail")
+        return ("business_number_display", "exchange_cap", *self.STATUS_FIELDS, "accounts", "trail")
+
+    @admin.display(description=_("월 환전 한도"))
+    def exchange_cap(self, obj):
+        """The cap in force (set by staff, or the default of a month of declared revenue), this
+        month's exchanges against it, and the button to set or lower it (services.set_exchange_cap)."""
+        month = selectors.exchange_month(obj)
+        kind = _("기본값: 연 매출액의 12분의 1") if month.is_default else _("담당자가 정한 한도")
+        link = format_html('<a class="button" href="{}">{}</a>',
+                           reverse("admin:vouchers_merchant_exchange_cap", args=[obj.pk]), _("월 환전 한도 정하기"))
+        return format_html("{} ({}) · {} {} · {} {} {}", format_krw(month.cap), kind, month.month, format_krw(
+            month.exchanged), _("남은 한도"), format_krw(month.remaining), link)
 
     @admin.display(description=_("가맹점 계정"))
     def accounts(self, obj):
@@ -670,7 +854,31 @@ class MerchantAdmin(TrailMixin, MerchantListAdminMixin, ServiceFormAdmin):
 
     def get_urls(self):
         return [path("<int:pk>/add-owner/", self.admin_site.admin_view(self.add_owner_view),
-                     name="vouchers_merchant_add_owner"), *super().get_urls()]
+                     name="vouchers_merchant_add_owner"),
+                path("<int:pk>/exchange-cap/", self.admin_site.admin_view(self.exchange_cap_view),
+                     name="vouchers_merchant_exchange_cap"), *super().get_urls()]
+
+    def exchange_cap_view(self, request, pk):
+        """Set, lower or clear (back to the default) the merchant's monthly exchange cap, with the reason,
+        through services.set_exchange_cap (one event on the trail)."""
+        merchant = get_object_or_404(Merchant, pk=pk)
+        if not self.has_change_permission(request, merchant):
+            return redirect("admin:index")
+        form = ExchangeCapForm(request.POST or None, initial={"monthly_exchange_cap": merchant.monthly_exchange_cap})
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.set_exchange_cap(merchant_id=merchant.pk, cap=form.cleaned_data["monthly_exchange_cap"],
+                                          reason=form.cleaned_data["reason"], actor=request.user)
+            except ServiceError as exc:
+                add_service_error(form, exc)
+            else:
+                self.message_user(request, _("월 환전 한도를 바꿨습니다."), messages.SUCCESS)
+                return redirect("admin:vouchers_merchant_change", merchant.pk)
+        default_cap = rules.monthly_exchange_cap(monthly_exchange_cap=None, annual_revenue=merchant.annual_revenue)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "original": merchant,
+                   "form": form, "month": selectors.exchange_month(merchant), "default_cap": default_cap,
+                   "title": _("월 환전 한도: %(name)s") % {"name": merchant.name}}
+        return TemplateResponse(request, "admin/vouchers/merchant/exchange_cap.html", context)
 
     def add_owner_view(self, request, pk):
         """The owner's account, through services.add_member (the password validators, one owner per shop)."""

@@ -109,6 +109,8 @@ class EventKind(models.TextChoices):
     PAYMENT_REFUNDED = "payment_refunded", _("결제 환불 (가맹점)")
     MEMBER_ADDED = "member_added", _("가맹점 계정 추가")
     MEMBER_REMOVED = "member_removed", _("가맹점 계정 해제")
+    NOTES_EXCHANGED = "notes_exchanged", _("지류 상품권 환전")
+    EXCHANGE_CAP_CHANGED = "exchange_cap_changed", _("가맹점 월 환전 한도 변경")
 
 
 class PayCodeStatus(models.TextChoices):

@@ -34,6 +34,8 @@ class Code(StrEnum):
     INVALID_USERNAME = "invalid_username"  # a merchant's staff account: shape, or already taken
     INVALID_PASSWORD = "invalid_password"  # Django's password validators said no
     INVALID_ROLE = "invalid_role"
+    INVALID_SERIALS = "invalid_serials"  # a paper exchange's list of serials: shape, size, duplicates
+    INVALID_EXCHANGE_CAP = "invalid_exchange_cap"
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -73,7 +75,8 @@ _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.
         Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
         Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT,
-        Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE}
+        Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE, Code.INVALID_SERIALS,
+        Code.INVALID_EXCHANGE_CAP}
 
 _403 = {Code.NOT_MERCHANT_OWNER}
 
@@ -186,6 +189,13 @@ MESSAGES = {
                          "%(until)s부터 다시 신청할 수 있습니다."),
     "merchant_revenue_over_limit": _("연 매출액 %(revenue)s이 가맹점 기준 %(limit)s을 넘어 승인할 수 없습니다."),
     "merchant_category_excluded": _("가맹 제외 업종(%(category)s)이라 승인할 수 없습니다: %(reason)s"),
+    # paper exchange (환전) at the bank counter
+    "invalid_merchant.business_number": _("등록된 가맹점의 사업자등록번호가 아닙니다 (XXX-XX-XXXXX, 검증번호 확인)."),
+    "invalid_serials": _("serials는 일련번호(문자열) 1–%(max)d개의 목록이어야 합니다."),
+    "invalid_serials.item": _("일련번호는 1–%(length)d자의 인쇄 가능한 문자여야 합니다: %(position)s번째"),
+    "invalid_serials.duplicate": _("같은 일련번호가 두 번 이상 있습니다: %(serials)s. 한 번씩만 보내 주세요."),
+    "invalid_exchange_cap": _("월 환전 한도는 0원 이상의 정수(원)이거나, 기본값(연 매출액의 12분의 1)으로 비워 두어야 합니다."),
+    "not_found.exchange": _("환전 내역을 찾을 수 없습니다."),
     "merchant_status_conflict": _("지금 상태(%(status)s)에서는 할 수 없는 처리입니다."),
     "merchant_status_conflict.approve": _("%(status)s 상태의 가맹점은 승인할 수 없습니다."),
     "merchant_status_conflict.suspend": _("%(status)s 상태의 가맹점은 정지할 수 없습니다. 승인된 가맹점만 정지합니다."),

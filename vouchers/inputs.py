@@ -278,3 +278,56 @@ def clean_new_password(value, *, username: str) -> str:
     except ValidationError as exc:
         raise refuse("invalid_password", {"password": list(exc.messages)}) from None
     return value
+
+
+# --- paper exchange (환전) at the bank counter ------------------------------------------------------
+
+def clean_serial(value) -> str | None:
+    """One handed-in serial as notes are written (vouchers/notes.py: upper-case, no spaces): trimmed
+    and upper-cased; None when it cannot be a serial at all (not text, empty, over 40 characters, not
+    printable). A well-shaped serial that is not ours is the service's `unknown`, recorded."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().upper()
+    if not 1 <= len(text) <= rules.MAX_SERIAL_INPUT or not text.isprintable():
+        return None
+    return text
+
+
+def clean_serials(value) -> list[str]:
+    """The serials of one exchange, cleaned one by one, in the order given: a JSON list of 1–1,000
+    strings. The same serial twice (after trimming and upper-casing) refuses the whole request with
+    the duplicates named: a note is handed in once, and a double scan at the counter must not show up
+    as an `already_redeemed` refusal (a fraud signal) nor be dropped silently. 400 `invalid_serials`."""
+    if not isinstance(value, list) or not 1 <= len(value) <= rules.MAX_EXCHANGE_SERIALS:
+        raise refuse("invalid_serials", on="serials", max=rules.MAX_EXCHANGE_SERIALS)
+    cleaned, seen, twice = [], set(), []
+    for position, item in enumerate(value, start=1):
+        serial = clean_serial(item)
+        if serial is None:
+            raise refuse("invalid_serials.item", on="serials", length=rules.MAX_SERIAL_INPUT, position=position)
+        if serial in seen and serial not in twice:
+            twice.append(serial)
+        seen.add(serial)
+        cleaned.append(serial)
+    if twice:
+        shown = ", ".join(twice[:5]) + (" …" if len(twice) > 5 else "")
+        raise refuse("invalid_serials.duplicate", on="serials", serials=shown)
+    return cleaned
+
+
+def clean_exchange_merchant(value) -> str:
+    """The exchanging merchant's business number (220-81-62517 or bare digits) → its 10 digits; a
+    malformed number is 400 `invalid_merchant` on `merchant` (API.md: the exchange names no other code)."""
+    if not isinstance(value, str) or len(value) > 20 or not bizno.is_valid(value):
+        raise refuse("invalid_merchant.business_number", on="merchant")
+    return bizno.normalize(value)
+
+
+def clean_exchange_cap(value) -> int | None:
+    """A merchant's monthly exchange cap set by staff: whole won, 0 … MAX_KRW; None for the default."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_KRW:
+        raise refuse("invalid_exchange_cap", on="monthly_exchange_cap")
+    return value

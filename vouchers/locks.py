@@ -18,8 +18,22 @@ Merchants' own changes (services/merchants.py) lock the merchant, then its categ
 made excluded while a clerk approves one of its merchants is seen by one or the other); a category
 change locks the category alone. Adding or switching off a merchant's account (services/members.py)
 locks the merchant, then the member row. Neither is taken together with the three above.
+
+Paper notes come last whoever locks them, several in primary-key order:
+- an exchange (services/exchanges.py) locks the merchant (FOR NO KEY UPDATE: its month's exchanges
+  and cap are decided under it, while payments inserting rows that point at the merchant, which take
+  FOR KEY SHARE, never wait for it), then the notes it may pay. Locking the merchant row rather than
+  claiming a per-merchant-month counter row (INSERT … ON CONFLICT, conditional UPDATE): a merchant
+  exchanges a few times a day at most, so its row is never hot; the lock also orders the exchange
+  after a clerk's suspend or cap change of the same merchant (which lock it FOR UPDATE), so the
+  status, the cap and the month's sum are read together; and "accept in the order given until the
+  cap is reached" needs the sum before deciding, which a conditional UPDATE cannot give. The notes
+  it locks are only those still issued and within validity: the daily expiry's UPDATE touches only
+  the others, so the two never wait on each other.
+- a cancel locks its purchase, then the usage, tranche (and wallet, mobile), then the purchase's
+  notes, so a cancel and an exchange of one of its notes queue on that note: one of them wins.
 """
-from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Payment, Tranche, Wallet
+from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, PaperNote, Payment, Tranche, Wallet
 
 ORDER = ("usage", "tranche", "wallet")
 
@@ -67,3 +81,20 @@ def category(category_id):
 def payment(payment_id):
     """After lock 3 (the payment's wallet): the payment row (refunds)."""
     return Payment.objects.select_for_update().select_related("merchant").filter(pk=payment_id).first()
+
+
+def merchant_for_exchange(business_number):
+    """An exchange's merchant (None if unknown), FOR NO KEY UPDATE: exchanges of one merchant queue
+    here; its payments do not."""
+    return Merchant.objects.select_for_update(no_key=True).filter(business_number=business_number).first()
+
+
+def notes(note_ids) -> dict:
+    """Paper notes by id, locked in primary-key order (after any other lock of the transaction)."""
+    rows = PaperNote.objects.select_for_update().filter(pk__in=list(note_ids)).order_by("pk")
+    return {note.pk: note for note in rows}
+
+
+def notes_of_purchase(purchase_id) -> list:
+    """A purchase's notes, locked in primary-key order (a cancel, after its other locks)."""
+    return list(PaperNote.objects.select_for_update().filter(purchase_id=purchase_id).order_by("pk"))

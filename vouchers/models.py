@@ -270,6 +270,9 @@ class PaperNote(models.Model):
         verbose_name_plural = _("지류 상품권")
         constraints = [
             models.CheckConstraint(condition=Q(denomination__gt=0), name="papernote_denomination_positive"),
+            # a note paid out by an exchange is redeemed (and, by the trigger of 0002, stays so)
+            models.CheckConstraint(condition=Q(exchange__isnull=True) | Q(status=NoteStatus.REDEEMED),
+                                   name="papernote_exchanged_is_redeemed"),
         ]
         indexes = [models.Index(fields=["status", "expires_at"], name="papernote_status_expiry")]
 
@@ -675,6 +678,8 @@ class Exchange(models.Model):
     accepted_count = models.PositiveIntegerField(_("환전 매수"), default=0)
     refused_count = models.PositiveIntegerField(_("거절 매수"), default=0)
     idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
+    serials = models.JSONField(_("제출된 일련번호 (순서대로)"), default=list, blank=True,
+                               help_text=_("은행이 보낸 순서 그대로, 정규화(공백 제거·대문자)한 값"))
     created_at = models.DateTimeField(_("환전일시"), default=timezone.now)
 
     class Meta:
@@ -682,6 +687,9 @@ class Exchange(models.Model):
         verbose_name_plural = _("지류 환전")
         ordering = ["-id"]
         indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount=0) | Q(accepted_count__gt=0), name="exchange_amount_has_notes"),
+        ]
 
     def __str__(self):
         return f"#{self.pk} {format_krw(self.amount)}"
@@ -711,6 +719,8 @@ class ExchangeRefusal(models.Model):
         indexes = [
             models.Index(fields=["merchant", "created_at"], name="xrefusal_merchant_created"),
             models.Index(fields=["reason", "created_at"], name="xrefusal_reason_created"),
+            # a note's trace and the admin's search find every attempt on a serial, ours or not
+            models.Index(fields=["serial"], name="xrefusal_serial"),
         ]
 
     def __str__(self):
@@ -750,6 +760,8 @@ class VoucherEvent(models.Model):
                                  on_delete=models.PROTECT, related_name="events")
     payment = models.ForeignKey(Payment, verbose_name=_("가맹점 결제"), null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="events")
+    exchange = models.ForeignKey(Exchange, verbose_name=_("지류 환전"), null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="events")
     before = models.JSONField(_("변경 전"), default=dict, blank=True)
     after = models.JSONField(_("변경 후"), default=dict, blank=True)
     note = models.TextField(_("메모"), blank=True, default="")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from jinju_portal.money import format_krw
 from vouchers import months, notes
-from vouchers.choices import (MERCHANT_TRANSITIONS, Medium, MerchantStatus, PaymentStatus, PurchaseStatus,
-                              ReservationStatus)
+from vouchers.choices import (MERCHANT_TRANSITIONS, ExchangeRefusalReason, Medium, MerchantStatus, NoteStatus,
+                              PaymentStatus, PurchaseStatus, ReservationStatus)
 from vouchers.errors import refuse
 
 VALIDITY_YEARS = 5  # from issue, on the Seoul calendar (FACTS.md)
@@ -283,3 +283,48 @@ def monthly_exchange_cap(*, monthly_exchange_cap: int | None, annual_revenue: in
     if monthly_exchange_cap is not None:
         return monthly_exchange_cap
     return annual_revenue // EXCHANGE_CAP_MONTHS
+
+
+MAX_EXCHANGE_SERIALS = 1_000  # notes per request: a shop's bundle at the counter; more is split into requests
+MAX_SERIAL_INPUT = 40  # ExchangeRefusal.serial keeps what was handed in up to this; a serial is 18
+
+
+@dataclass(frozen=True)
+class NoteFigures:
+    """What the exchange rule looks at of one note (read under its lock)."""
+    status: str
+    expires_at: dt.datetime
+    purchase_cancelled: bool
+
+
+def note_exchange_refusal(note: NoteFigures | None, *, now: dt.datetime) -> str | None:
+    """Why this note cannot be paid whatever the merchant, or None: unknown, not_issued (its
+    purchase was cancelled), already_redeemed, expired (past its validity, whether or not the daily
+    job has marked it yet). Decided before the merchant's own refusals, so an already-redeemed or
+    unknown serial is always named as such for the fraud review (DESIGN.md invariant 4)."""
+    R = ExchangeRefusalReason
+    if note is None:
+        return R.UNKNOWN
+    if note.status == NoteStatus.CANCELLED or note.purchase_cancelled:
+        return R.NOT_ISSUED
+    if note.status == NoteStatus.REDEEMED:
+        return R.ALREADY_REDEEMED
+    if note.status == NoteStatus.EXPIRED or note.expires_at <= now:
+        return R.EXPIRED
+    return None
+
+
+def merchant_exchange_refusal(*, merchant_status: str, accepts_paper: bool) -> str | None:
+    """Why this merchant's paper is not exchanged at all: it does not take paper, or it may not take
+    vouchers now (pending, suspended, cancelled). Both are `not_accepted_by_merchant`, serial by
+    serial, recorded for the review: a suspended or cancelled shop handing in notes is exactly what
+    the review must see, and a whole-request 409 (`merchant_not_active`, as payments answer) would
+    write nothing."""
+    if merchant_status != MerchantStatus.APPROVED or not accepts_paper:
+        return ExchangeRefusalReason.NOT_ACCEPTED_BY_MERCHANT
+    return None
+
+
+def fits_exchange_cap(*, cap: int, exchanged: int, x: int) -> bool:
+    """Whether `x` more won keeps the merchant's month within its cap."""
+    return exchanged + x <= cap

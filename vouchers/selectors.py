@@ -15,9 +15,9 @@ from jinju_portal.identity import hash_identity
 from jinju_portal.models import Role
 from vouchers import months, rules
 from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
-from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, IssuancePlan, LimitPolicy, Merchant, MerchantCategory,
-                             MerchantMember, MerchantRefund, MonthlyUsage, PayCode, Payment, Purchase, Tranche, Wallet,
-                             WalletEntry)
+from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, Exchange, IssuancePlan, LimitPolicy, Merchant,
+                             MerchantCategory, MerchantMember, MerchantRefund, MonthlyUsage, PayCode, Payment, Purchase,
+                             Tranche, Wallet, WalletEntry)
 
 
 @dataclass(frozen=True)
@@ -420,3 +420,64 @@ def merchant_payment(*, merchant_id, payment_id) -> Payment | None:
     """A payment of this merchant by its number (승인번호), else None: another merchant's number is
     answered exactly as an unknown one."""
     return Payment.objects.filter(pk=payment_id, merchant_id=merchant_id).first()
+
+
+# --- paper exchange (환전) --------------------------------------------------------------------------
+
+def month_exchanged(*, merchant_id, month: str) -> int:
+    """What a merchant exchanged in a Seoul calendar month ("YYYY-MM"), from its Exchange rows (the
+    (merchant, created_at) index). The exchange service asks it under the merchant's lock."""
+    start = months.month_start(month)
+    end = months.month_start(months.add_months(month, 1))
+    return Exchange.objects.filter(merchant_id=merchant_id, created_at__gte=start, created_at__lt=end).aggregate(
+        s=Sum("amount", default=0))["s"]
+
+
+@dataclass(frozen=True)
+class ExchangeMonth:
+    """A merchant's exchange month as staff see it: the cap in force (set, or the default), whether it
+    is the default, what was exchanged and what is left."""
+    month: str
+    cap: int
+    is_default: bool
+    exchanged: int
+
+    @property
+    def remaining(self) -> int:
+        return max(self.cap - self.exchanged, 0)
+
+
+def exchange_month(merchant: Merchant, *, now=None) -> ExchangeMonth:
+    month = months.month_of(clock.now_or(now))
+    return ExchangeMonth(month=month, is_default=merchant.monthly_exchange_cap is None,
+                         cap=rules.monthly_exchange_cap(monthly_exchange_cap=merchant.monthly_exchange_cap,
+                                                        annual_revenue=merchant.annual_revenue),
+                         exchanged=month_exchanged(merchant_id=merchant.pk, month=month))
+
+
+def exchange_body(exchange: Exchange, *, accepted: list[str], refused: list[dict]) -> dict:
+    """The API's exchange (API.md): `merchant` is the merchant's code; `accepted` and `refused` in the
+    order the serials were handed in (the API formats `created_at`: serializers.exchange_body)."""
+    return {"id": exchange.pk, "merchant": exchange.merchant.code, "accepted": accepted, "refused": refused,
+            "amount": exchange.amount, "created_at": exchange.created_at}
+
+
+def exchange_answer(exchange: Exchange) -> dict:
+    """An exchange read back, the same body its POST answered: the serials in the order handed in,
+    each accepted (a note of this exchange) or refused with the reason recorded."""
+    paid = set(exchange.notes.values_list("serial", flat=True))
+    reasons = dict(exchange.refusals.values_list("serial", "reason"))
+    accepted = [serial for serial in exchange.serials if serial in paid]
+    refused = [{"serial": serial, "reason": reasons[serial]} for serial in exchange.serials if serial in reasons]
+    return exchange_body(exchange, accepted=accepted, refused=refused)
+
+
+def exchange_for(actor, exchange_id) -> Exchange | None:
+    """An exchange the caller may read: the bank client that sent it, or staff (a staff key or a clerk)."""
+    exchanges = Exchange.objects.select_related("merchant").filter(pk=exchange_id)
+    if actors.is_staff(actor):
+        return exchanges.first()
+    client = actors.client_of(actor)
+    if client is None:
+        return None
+    return exchanges.filter(api_client=client).first()

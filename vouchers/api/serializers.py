@@ -9,9 +9,9 @@ from rest_framework import serializers
 from jinju_portal import bizno
 from jinju_portal.errors import ServiceError
 from vouchers import inputs, months
-from vouchers.choices import Medium
+from vouchers.choices import ExchangeRefusalReason, Medium
 from vouchers.models import Tranche
-from vouchers.rules import MAX_BUYER_CI, MAX_NAME
+from vouchers.rules import MAX_BUYER_CI, MAX_EXCHANGE_SERIALS, MAX_NAME, MAX_SERIAL_INPUT
 
 
 class _Strict(serializers.Field):
@@ -286,3 +286,45 @@ class WalletSerializer(serializers.Serializer):
                                                    "daily expiry")
     expiring = ExpiringSerializer(many=True, help_text="unspent credits, oldest (soonest expiring) first")
     entries = WalletEntrySerializer(many=True, help_text="the latest 50 ledger lines, newest first")
+
+
+# --- paper exchange (환전) at the bank counter (API.md "Vouchers") ------------------------------------
+
+ExchangeMerchantField = _cleaned(
+    "ExchangeMerchantField", inputs.clean_exchange_merchant, code="invalid_merchant", schema_type=OpenApiTypes.STR,
+    message="merchant(가맹점의 사업자등록번호, XXX-XX-XXXXX)가 필요합니다.")
+SerialsField = _cleaned(
+    "SerialsField", inputs.clean_serials, code="invalid_serials",
+    schema_type={"type": "array", "items": {"type": "string", "maxLength": MAX_SERIAL_INPUT},
+                 "minItems": 1, "maxItems": MAX_EXCHANGE_SERIALS},
+    message=f"serials(일련번호 1–{MAX_EXCHANGE_SERIALS:,}개의 목록)가 필요합니다.")
+
+
+class ExchangeCreateSerializer(serializers.Serializer):
+    merchant = ExchangeMerchantField(help_text="the merchant's business number (XXX-XX-XXXXX or 10 digits); unknown "
+                                               "or malformed → 400 `invalid_merchant`")
+    serials = SerialsField(help_text=f"the serials handed in, 1–{MAX_EXCHANGE_SERIALS:,}, each trimmed and "
+                                     "upper-cased; the same serial twice → 400 `invalid_serials`")
+
+
+parse_exchange = _body_parser(ExchangeCreateSerializer)
+
+
+class ExchangeRefusalSerializer(serializers.Serializer):
+    serial = serializers.CharField(help_text="as handed in, trimmed and upper-cased")
+    reason = serializers.ChoiceField(choices=ExchangeRefusalReason.choices)
+
+
+class ExchangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    merchant = serializers.CharField(help_text="the merchant's code")
+    accepted = serializers.ListField(child=serializers.CharField(), help_text="serials paid, in the order handed in")
+    refused = ExchangeRefusalSerializer(many=True, help_text="serials not paid, in the order handed in, each with "
+                                                            "its reason; every one is recorded for the fraud review")
+    amount = serializers.IntegerField(help_text="KRW: the face values accepted (0 when every serial is refused)")
+    created_at = serializers.DateTimeField()
+
+
+def exchange_body(result: dict) -> dict:
+    """The API's exchange from ExchangeResult.as_dict() or selectors.exchange_answer()."""
+    return {**result, "created_at": _CREATED_AT.to_representation(result["created_at"])}

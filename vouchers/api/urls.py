@@ -24,5 +24,7 @@ urlpatterns = [
     path("wallet-payments/", views.WalletPaymentCreateView.as_view(), name="wallet-payment-create"),
     re_path(rf"^payments/{ID}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^payments/{ID}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
+    path("exchanges/", views.ExchangeCreateView.as_view(), name="exchange-create"),
+    re_path(rf"^exchanges/{ID}/$", views.ExchangeDetailView.as_view(), name="exchange-detail"),
     *router.urls,
 ]

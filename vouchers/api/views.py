@@ -356,3 +356,49 @@ class PaymentRefundView(APIView):
         payment = services.refund_merchant_payment(payment_id=pk, amount=data["amount"], actor=api_client(request),
                                                    idempotency_key=request.headers.get(HEADER, ""))
         return Response(_payment_body(payment))
+
+
+# --- paper exchange (환전) at the bank counter ----------------------------------------------------------
+
+ExchangeReader = HasRole("sales_agent", "staff")
+EXCHANGE_400 = documented(Code.INVALID_MERCHANT, Code.INVALID_SERIALS) + ", invalid, malformed_request"
+EXCHANGE_DESCRIPTION = (
+    "The bank's counter sends the merchant (by business number) and the serials it handed in. Each serial is "
+    "accepted (the note is redeemed and paid with the merchant's settlement) or refused, in the order given, for "
+    "the first of: `unknown`, `not_issued` (a note of a cancelled purchase), `already_redeemed`, `expired`, "
+    "`not_accepted_by_merchant` (the merchant takes no paper, or is not approved now: pending, suspended or "
+    "cancelled), `exchange_cap_exceeded` (the note would take the merchant past its monthly exchange cap for the "
+    "calendar month in Asia/Seoul; notes are taken in the order given while each still fits). Every refusal is "
+    "recorded for the fraud review; a request whose every serial is refused still answers 201 with `amount: 0`. "
+    "A serial is paid at most once, whichever bank sends it and however many at once. Serials are trimmed and "
+    "upper-cased; the same serial twice in one request is 400 `invalid_serials` and writes nothing.")
+
+
+class ExchangeCreateView(APIView):
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"], summary="Exchange the paper notes a merchant handed in (환전)",
+                   description=EXCHANGE_DESCRIPTION, request=s.ExchangeCreateSerializer,
+                   responses={201: s.ExchangeSerializer,
+                              **error_responses(s400=EXCHANGE_400, s401=True, s403=True, s413=True, s415=True,
+                                                s422=True, s429=True)})
+    @idempotent
+    def post(self, request):
+        data = s.parse_exchange(request.data)
+        result = services.exchange_notes(merchant_business_number=data["merchant"], serials=data["serials"],
+                                         actor=api_client(request), idempotency_key=request.headers.get(HEADER, ""))
+        return Response(s.exchange_body(result.as_dict()), status=status.HTTP_201_CREATED)
+
+
+class ExchangeDetailView(APIView):
+    permission_classes = [ExchangeReader]
+
+    @extend_schema(tags=["vouchers"], summary="One exchange, as its POST answered (the bank that sent it, or staff; "
+                                              "anyone else: 404)",
+                   responses={200: s.ExchangeSerializer, **error_responses(s401=True, s403=True, s404=True,
+                                                                           s429=True)})
+    def get(self, request, pk):
+        exchange = selectors.exchange_for(api_client(request), pk)
+        if exchange is None:
+            raise Http404
+        return Response(s.exchange_body(selectors.exchange_answer(exchange)))

@@ -17,6 +17,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
     payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
     members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
+    exchanges      paper exchange (환전) at the bank counter; the merchant's monthly exchange cap
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -68,3 +69,8 @@ __all__ = [
 from vouchers.services.merchants import ImportedRow, import_merchants, preview_merchant_import  # noqa: E402
 
 __all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]
+
+# paper exchange (환전) at the bank counter and the merchant's monthly exchange cap (issue #9)
+from vouchers.services.exchanges import ExchangeResult, exchange_notes, set_exchange_cap  # noqa: E402
+
+__all__ += ["ExchangeResult", "exchange_notes", "set_exchange_cap"]

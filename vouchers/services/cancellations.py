@@ -48,8 +48,10 @@ def cancel_purchase(*, purchase_id, actor, now=None) -> Purchase:
     locks.usage(citizen_id=purchase.citizen_id, month=purchase.month)
     locks.tranche(purchase.tranche_id)
     wallet = locks.wallet(citizen_id=purchase.citizen_id) if purchase.medium == Medium.MOBILE else None
-    notes_used = (purchase.medium == Medium.PAPER
-                  and purchase.notes.exclude(status=NoteStatus.ISSUED).exists())
+    # paper: the notes locked before they are looked at, so an exchange of one of them at this moment
+    # either finishes first (and the cancel sees it used) or waits and finds it cancelled
+    notes = locks.notes_of_purchase(purchase.pk) if purchase.medium == Medium.PAPER else []
+    notes_used = any(note.status != NoteStatus.ISSUED for note in notes)
     spent = wallet is not None and selectors.purchase_credit_spent(purchase=purchase, now=now)
     refusal = rules.cancel_refusal(purchase=purchase, now=now, notes_used=notes_used,
                                    wallet_balance=wallet.balance if wallet is not None else None, credit_spent=spent)
