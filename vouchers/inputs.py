@@ -278,3 +278,26 @@ def clean_new_password(value, *, username: str) -> str:
     except ValidationError as exc:
         raise refuse("invalid_password", {"password": list(exc.messages)}) from None
     return value
+
+
+MAX_SERIAL = 40  # as ExchangeRefusal.serial keeps what was handed in; ours are 20
+MAX_REFUND_SERIALS = 500  # notes handed in at one counter visit
+
+
+def clean_serials(value) -> list[str]:
+    """The serials of paper notes handed in for a balance refund: a list of 1–500 distinct printable
+    strings of 1–40 characters, upper-cased and stripped as a clerk's scanner or hand gives them."""
+    figures = {"max": MAX_SERIAL, "count": MAX_REFUND_SERIALS}
+    if not isinstance(value, list | tuple) or not 1 <= len(value) <= MAX_REFUND_SERIALS:
+        raise refuse("invalid_serials", on="serials", **figures)
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not item.isprintable():
+            raise refuse("invalid_serials", on="serials", **figures)
+        serial = item.strip().upper()
+        if not 1 <= len(serial) <= MAX_SERIAL:
+            raise refuse("invalid_serials", on="serials", **figures)
+        out.append(serial)
+    if len(set(out)) != len(out):
+        raise refuse("invalid_serials", on="serials", **figures)
+    return out

@@ -18,8 +18,12 @@ Merchants' own changes (services/merchants.py) lock the merchant, then its categ
 made excluded while a clerk approves one of its merchants is seen by one or the other); a category
 change locks the category alone. Adding or switching off a merchant's account (services/members.py)
 locks the merchant, then the member row. Neither is taken together with the three above.
+
+A paper balance refund (services/balance_refunds.py) locks the notes handed in, in primary-key
+order, and nothing else; an exchange of the same notes takes them in the same order, so the two
+queue and the second sees the first's status.
 """
-from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Payment, Tranche, Wallet
+from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, PaperNote, Payment, Tranche, Wallet
 
 ORDER = ("usage", "tranche", "wallet")
 
@@ -67,3 +71,11 @@ def category(category_id):
 def payment(payment_id):
     """After lock 3 (the payment's wallet): the payment row (refunds)."""
     return Payment.objects.select_for_update().select_related("merchant").filter(pk=payment_id).first()
+
+
+def notes_by_serial(serials) -> dict:
+    """Paper notes by serial, locked in primary-key order, with their purchase (and its tranche)
+    read, not locked. Serials that are not ours are absent."""
+    rows = (PaperNote.objects.select_for_update(of=("self",)).select_related("purchase__tranche")
+            .filter(serial__in=list(serials)).order_by("pk"))
+    return {n.serial: n for n in rows}

@@ -286,3 +286,35 @@ class WalletSerializer(serializers.Serializer):
                                                    "daily expiry")
     expiring = ExpiringSerializer(many=True, help_text="unspent credits, oldest (soonest expiring) first")
     entries = WalletEntrySerializer(many=True, help_text="the latest 50 ledger lines, newest first")
+
+
+# --- balance refunds (잔액 환불) -------------------------------------------------------------------------
+
+SerialsField = _cleaned("SerialsField", inputs.clean_serials, code="invalid_serials",
+                        schema_type={"type": "array", "items": {"type": "string", "maxLength": inputs.MAX_SERIAL},
+                                     "minItems": 1, "maxItems": inputs.MAX_REFUND_SERIALS},
+                        message="serials는 상품권 일련번호 문자열의 목록이어야 합니다.")
+
+
+class BalanceRefundRequestSerializer(serializers.Serializer):
+    buyer_ci = BuyerCiField(help_text="the citizen asking, as identity verification gave the CI")
+    serials = SerialsField(required=False, help_text="paper only: the notes handed in at the counter (1–500 "
+                                                     "serials); without it the buyer's mobile wallet is refunded")
+
+
+class BalanceRefundLineSerializer(serializers.Serializer):
+    purchase = serializers.IntegerField(source="purchase_id")
+    medium = serializers.CharField(help_text="mobile | paper")
+    face_value = serializers.IntegerField(help_text="the purchase's face value")
+    used = serializers.IntegerField(help_text="won of it spent (mobile, oldest credits first) or redeemed (paper)")
+    face_value_returned = serializers.IntegerField()
+    amount_paid_back = serializers.IntegerField(help_text="floor(face_value_returned × (1 − discount rate))")
+    payout = serializers.CharField(help_text="gateway: back to the card of the web payment (by the refund task); "
+                                             "agent: paid out by the calling sales agent now, owed to it by the city")
+
+
+class BalanceRefundSerializer(serializers.Serializer):
+    face_value_returned = serializers.IntegerField(help_text="face value taken from the wallet or handed in")
+    amount_paid_back = serializers.IntegerField(help_text="KRW paid back, summed over the purchases")
+    paid_by_agent = serializers.IntegerField(help_text="the part of amount_paid_back the caller pays out now")
+    purchases = BalanceRefundLineSerializer(many=True, help_text="one line per purchase refunded")
