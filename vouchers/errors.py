@@ -157,6 +157,7 @@ MESSAGES = {
     # balance refunds (잔액 환불)
     "refund_threshold_not_met": _("상품권 액면가의 %(ratio)s%% 이상을 쓴 구매만 남은 금액을 환불받을 수 있습니다. "
                                   "가장 많이 쓴 구매도 %(used)s%%만 썼습니다."),
+    "refund_threshold_not_met.web": _("아직 액면가의 %(ratio)s%% 이상을 쓴 구매가 없어 잔액을 환불받을 수 없습니다."),
     "refund_threshold_not_met.paper": _("구매 #%(purchase)s의 지류 상품권은 %(used)s%%만 사용(환전)되었습니다. "
                                         "액면가의 %(ratio)s%% 이상이 사용된 구매의 남은 상품권만 환불받을 수 있습니다."),
     "nothing_to_refund": _("환불받을 남은 금액이 없습니다 (이미 다 썼거나, 유효기간이 지났거나, 이미 환불받았습니다)."),

@@ -40,7 +40,7 @@ def order_refund(*, reservation, purchase, reference, amount, reason, actor=None
     if not existed and refund.created_at == now:  # this call ordered it (a racing twin found it there)
         events.record(EventKind.REFUND_ORDERED, actor=actor, now=now, refund=refund, reservation=reservation,
                       purchase=purchase, after={"amount": amount, "reason": reason, "status": refund.status,
-                                                "payout": refund.payout})
+                                                **({"payout": refund.payout} if face_value is not None else {})})
     if refund.status == RefundStatus.PENDING:
         _enqueue_refund(refund.pk)
     return refund
