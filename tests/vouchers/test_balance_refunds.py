@@ -132,7 +132,8 @@ def test_nothing_left_expired_refunded_or_worth_zero_won_is_nothing_to_refund():
     figures = [rules.balance_refund(used=1_000, unspent=9_000, **common),
                rules.balance_refund(used=10_000, unspent=0, **common)]
     assert rules.balance_refusal(figures) == "refund_threshold_not_met"
-    assert rules.balance_refusal(figures[1:]) == "nothing_to_refund" and rules.balance_refusal([]) == "nothing_to_refund"
+    assert rules.balance_refusal(figures[1:]) == "nothing_to_refund"
+    assert rules.balance_refusal([]) == "nothing_to_refund"
 
 
 def test_a_refunded_note_never_moves_again():
@@ -425,7 +426,8 @@ def test_a_balance_refund_racing_a_payment_never_refunds_what_was_just_spent(age
                                      now=T0 + dt.timedelta(minutes=1)).amount
 
     def refund():
-        return services.refund_balance(buyer_ci="CI-RACE", actor=client, now=T0 + dt.timedelta(minutes=1)).face_value_returned
+        result = services.refund_balance(buyer_ci="CI-RACE", actor=client, now=T0 + dt.timedelta(minutes=1))
+        return result.face_value_returned
 
     results = race(lambda fn: fn(), [(pay,), (refund,)])
     kinds = outcomes(results)

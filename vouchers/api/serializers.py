@@ -270,7 +270,8 @@ class ExpiringSerializer(serializers.Serializer):
 
 
 class WalletEntrySerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="purchase | cancel | payment | refund | expiry | adjustment")
+    kind = serializers.CharField(help_text="purchase | cancel | payment | refund | expiry | adjustment | "
+                                                 "balance_refund")
     amount = serializers.IntegerField(help_text="signed KRW")
     balance_after = serializers.IntegerField()
     created_at = serializers.DateTimeField()

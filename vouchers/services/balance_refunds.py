@@ -135,6 +135,9 @@ def _refund_mobile(*, citizen_id, actor, web_only, idempotency_key, now) -> Bala
             reference=line.reservation.payment_reference if line.web_paid else f"balance:{purchase.pk}",
             reason=RefundReason.BALANCE_REFUND, actor=actor, now=now, payout=payout,
             face_value=figures.face_value_returned, idempotency_key=idempotency_key)
+        if refund.reason != RefundReason.BALANCE_REFUND or refund.purchase_id != purchase.pk:
+            # that payment was refunded already for another reason: never debit the wallet without paying
+            raise RuntimeError(f"payment {refund.payment_reference} already has refund #{refund.pk}")
         events.record(EventKind.BALANCE_REFUNDED, actor=actor, now=now, purchase=purchase, refund=refund,
                       citizen_id=citizen_id, before={"balance": before, "used": figures.used},
                       after={"balance": wallet.balance, "face_value_returned": figures.face_value_returned,
