@@ -44,6 +44,14 @@ class CountingGateway(payments.SandboxPaymentGateway):
         super().refund(reference=reference, amount=amount)
 
 
+class HealedGateway(CountingGateway):
+    """The PG is back: refunds of any reference succeed (counted)."""
+
+    def refund(self, *, reference, amount):
+        with CountingGateway.lock:
+            CountingGateway.calls.append((reference, amount))
+
+
 @pytest.fixture
 def gateway(settings):
     settings.VOUCHERS_SANDBOX_PAYMENTS = True
@@ -586,3 +594,43 @@ def test_the_same_notes_handed_in_at_two_counters_at_once_are_paid_once(make_cli
     assert sorted(outcomes(results)) == ["nothing_to_refund"] * 2 + ["ok"], results
     assert PaymentRefund.objects.count() == 1 and PaymentRefund.objects.get().amount == 18_000
     assert PaperNote.objects.filter(status="refunded").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_card_refund_stays_decided_pending_and_staff_retry_pays_it(settings,
+                                                                           django_capture_on_commit_callbacks):
+    settings.VOUCHERS_SANDBOX_PAYMENTS, settings.VOUCHERS_PAYMENT_GATEWAY = True, ""
+    user = get_user_model().objects.create_user(username="web-fails")
+    from tests.vouchers.factories import CitizenFactory
+
+    citizen = CitizenFactory(user=user)
+    held = services.reserve_purchase(tranche_id=_tranche().pk, citizen=citizen, face_value=10_000, actor=user, now=T0)
+    reference = f"sandbox-{held.pk}-{payments.SANDBOX_REFUND_FAILS_MARKER}"
+    services.settle_payment(reservation_id=held.pk, payment_reference=reference, paid=True, now=T0)
+    _spend(citizen=citizen, amount=6_000)
+    with django_capture_on_commit_callbacks(execute=True):  # eager: the task's failure is recorded, not raised
+        services.refund_web_balance(citizen_id=citizen.pk, actor=user, now=T0)
+    refund = PaymentRefund.objects.get()
+    assert (refund.status, refund.payout, refund.amount) == ("pending", "gateway", 3_600) and refund.last_error
+    assert Wallet.objects.get(citizen=citizen).balance == 0  # decided: the rest left the wallet with its line
+    assert services.retry_pending_refunds(now=T0 + dt.timedelta(minutes=10)) == 1  # the sweep takes it up
+    settings.VOUCHERS_PAYMENT_GATEWAY = "tests.vouchers.test_balance_refunds.HealedGateway"
+    CountingGateway.calls = []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.retry_refund(refund_id=refund.pk, actor=staff_actor(), now=T0 + dt.timedelta(minutes=11))
+    refund.refresh_from_db()
+    assert refund.status == "done" and CountingGateway.calls == [(reference, 3_600)]
+
+
+@pytest.mark.django_db
+def test_agent_payouts_are_done_when_written_and_never_go_to_the_gateway(agent, gateway):
+    client, _http = agent
+    _buy("CI-AG", 10_000)
+    _spend("CI-AG", 8_000)
+    refund = services.refund_balance(buyer_ci="CI-AG", actor=client, now=T0).purchases[0].refund
+    assert refund.status == "done" and refund.done_at == T0
+    assert services.execute_refund(refund_id=refund.pk, now=T0) == "skipped"
+    assert services.retry_pending_refunds(now=T0 + dt.timedelta(hours=1)) == 0 and gateway.calls == []
+    with pytest.raises(services.RuleViolation) as retry:
+        services.retry_refund(refund_id=refund.pk, actor=staff_actor(), now=T0)
+    assert retry.value.code == "refund_done"
