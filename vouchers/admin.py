@@ -627,11 +627,14 @@ class ReservationAdmin(TrailMixin, ReadOnlyAdmin):
 class PaymentRefundAdmin(TrailMixin, ReadOnlyAdmin):
     """Refunds are decided by the services and paid out by a task; staff only watch and retry."""
 
-    list_display = ("id", "created_at", "reason", "amount_won", "status", "attempts", "done_at", "payment_reference")
-    list_filter = ("status", "reason")
+    list_display = ("id", "created_at", "reason", "amount_won", "payout", "status", "attempts", "done_at",
+                    "payment_reference")
+    # payout "agent": a balance refund the sales agent paid out itself, which the city owes it (api_client)
+    list_filter = ("status", "reason", "payout")
     search_fields = ("=payment_reference",)
-    readonly_fields = ("reservation", "purchase", "payment_reference", "amount", "reason", "status", "attempts",
-                       "last_error", "claimed_until", "created_at", "done_at")
+    readonly_fields = ("reservation", "purchase", "payment_reference", "amount", "face_value", "reason", "payout",
+                       "api_client", "user", "status", "attempts", "last_error", "claimed_until", "created_at",
+                       "done_at")
     raw_id_fields = ("reservation", "purchase")
     list_select_related = ("reservation",)
     show_full_result_count = False

@@ -24,15 +24,17 @@ class NoteStatus(models.TextChoices):
     REDEEMED = "redeemed", _("환전")
     EXPIRED = "expired", _("기한 만료")
     CANCELLED = "cancelled", _("취소")
+    REFUNDED = "refunded", _("잔액 환불")  # handed back at the counter once the purchase was mostly used
 
 
 # Forward-only transitions of a paper note (DESIGN.md invariant 4); the database trigger in
 # migration 0002 enforces the same table.
 NOTE_TRANSITIONS = {
-    NoteStatus.ISSUED: {NoteStatus.REDEEMED, NoteStatus.EXPIRED, NoteStatus.CANCELLED},
+    NoteStatus.ISSUED: {NoteStatus.REDEEMED, NoteStatus.EXPIRED, NoteStatus.CANCELLED, NoteStatus.REFUNDED},
     NoteStatus.REDEEMED: set(),
     NoteStatus.EXPIRED: set(),
     NoteStatus.CANCELLED: set(),
+    NoteStatus.REFUNDED: set(),
 }
 
 
@@ -60,6 +62,8 @@ class EntryKind(models.TextChoices):
     REFUND = "refund", _("결제 환불")
     EXPIRY = "expiry", _("유효기간 만료")
     ADJUSTMENT = "adjustment", _("조정")
+    # the unspent rest of a mostly used purchase paid back to the citizen (잔액 환불), tied to its purchase
+    BALANCE_REFUND = "balance_refund", _("잔액 환불")
 
 
 class PlanLayout(models.TextChoices):
@@ -77,6 +81,16 @@ class RefundReason(models.TextChoices):
     CANCELLED = "cancelled", _("구매 취소")
     LATE_PAYMENT = "late_payment", _("예약 해제 뒤 도착한 결제")
     DUPLICATE_PAYMENT = "duplicate_payment", _("이미 결제된 예약의 중복 결제")
+    BALANCE_REFUND = "balance_refund", _("잔액 환불")
+
+
+class RefundPayout(models.TextChoices):
+    """Who hands a refund's money to the citizen. `gateway`: the card/easy-pay gateway that took a web
+    payment, by the refund task. `agent`: the sales agent (bank counter, wallet app) that asked for a
+    balance refund pays it out itself at once (cash at the counter, the app's linked account); the city
+    owes the agent that sum, which the row records (api_client, amount, done_at)."""
+    GATEWAY = "gateway", _("결제대행사(카드) 환불")
+    AGENT = "agent", _("판매대행점 지급")
 
 
 class EventKind(models.TextChoices):
@@ -111,6 +125,7 @@ class EventKind(models.TextChoices):
     MEMBER_REMOVED = "member_removed", _("가맹점 계정 해제")
     NOTES_EXCHANGED = "notes_exchanged", _("지류 상품권 환전")
     EXCHANGE_CAP_CHANGED = "exchange_cap_changed", _("가맹점 월 환전 한도 변경")
+    BALANCE_REFUNDED = "balance_refunded", _("잔액 환불")
 
 
 class PayCodeStatus(models.TextChoices):

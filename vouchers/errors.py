@@ -34,7 +34,7 @@ class Code(StrEnum):
     INVALID_USERNAME = "invalid_username"  # a merchant's staff account: shape, or already taken
     INVALID_PASSWORD = "invalid_password"  # Django's password validators said no
     INVALID_ROLE = "invalid_role"
-    INVALID_SERIALS = "invalid_serials"  # a paper exchange's list of serials: shape, size, duplicates
+    INVALID_SERIALS = "invalid_serials"  # an exchange's or a balance refund's serials: shape, size, duplicates
     INVALID_EXCHANGE_CAP = "invalid_exchange_cap"
     # 404
     NOT_FOUND = "not_found"
@@ -68,6 +68,8 @@ class Code(StrEnum):
     NOT_MERCHANT_OWNER = "not_merchant_owner"
     MERCHANT_HAS_OWNER = "merchant_has_owner"
     MEMBER_IS_OWNER = "member_is_owner"  # an owner cannot switch off their own account
+    REFUND_THRESHOLD_NOT_MET = "refund_threshold_not_met"  # balance refund: less than the policy's share used
+    NOTHING_TO_REFUND = "nothing_to_refund"  # balance refund: no unspent (unexpired, unrefunded) credit or note
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
@@ -154,6 +156,19 @@ MESSAGES = {
     "member_is_owner": _("대표(점주) 계정은 여기서 사용 중지할 수 없습니다. 시청 담당자에게 문의해 주세요."),
     "not_found.member": _("가맹점 계정을 찾을 수 없습니다."),
     "idempotent_replay": _("이미 처리된 요청입니다."),
+    # balance refunds (잔액 환불)
+    "refund_threshold_not_met": _("상품권 액면가의 %(ratio)s%% 이상을 쓴 구매만 남은 금액을 환불받을 수 있습니다. "
+                                  "가장 많이 쓴 구매도 %(used)s%%만 썼습니다."),
+    "refund_threshold_not_met.web": _("아직 액면가의 %(ratio)s%% 이상을 쓴 구매가 없어 잔액을 환불받을 수 없습니다."),
+    "refund_threshold_not_met.paper": _("구매 #%(purchase)s의 지류 상품권은 %(used)s%%만 사용(환전)되었습니다. "
+                                        "액면가의 %(ratio)s%% 이상이 사용된 구매의 남은 상품권만 환불받을 수 있습니다."),
+    "nothing_to_refund": _("환불받을 남은 금액이 없습니다 (이미 다 썼거나, 유효기간이 지났거나, 이미 환불받았습니다)."),
+    "nothing_to_refund.elsewhere": _("누리집에서는 누리집에서 카드 등으로 결제한 구매만 환불합니다. 은행 창구나 앱에서 산 "
+                                     "상품권의 잔액은 은행 창구나 그 앱에서 환불받을 수 있습니다."),
+    "nothing_to_refund.note": _("일련번호 %(serial)s 상품권은 %(status)s 상태라 환불할 수 없습니다."),
+    "nothing_to_refund.note_expired": _("일련번호 %(serial)s 상품권은 유효기간이 지나 환불할 수 없습니다."),
+    "invalid_serials.unknown": _("이 구매자가 산 상품권이 아닌 일련번호가 있습니다: %(serials)s"),
+    "invalid_serials.counter_only": _("지류 상품권의 잔액 환불은 판매대행점(은행 창구)에서만 합니다."),
     # merchants (가맹점)
     "invalid_business_number": _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
     "invalid_merchant": _("가맹점 정보가 올바르지 않습니다."),

@@ -294,13 +294,14 @@ def clean_serial(value) -> str | None:
     return text
 
 
-def clean_serials(value) -> list[str]:
-    """The serials of one exchange, cleaned one by one, in the order given: a JSON list of 1–1,000
+def clean_serials(value, *, limit: int = rules.MAX_EXCHANGE_SERIALS) -> list[str]:
+    """The serials handed in at a counter (an exchange; a paper balance refund with `limit`
+    MAX_REFUND_SERIALS), cleaned one by one, in the order given: a JSON list of 1–`limit`
     strings. The same serial twice (after trimming and upper-casing) refuses the whole request with
     the duplicates named: a note is handed in once, and a double scan at the counter must not show up
     as an `already_redeemed` refusal (a fraud signal) nor be dropped silently. 400 `invalid_serials`."""
-    if not isinstance(value, list) or not 1 <= len(value) <= rules.MAX_EXCHANGE_SERIALS:
-        raise refuse("invalid_serials", on="serials", max=rules.MAX_EXCHANGE_SERIALS)
+    if not isinstance(value, list) or not 1 <= len(value) <= limit:
+        raise refuse("invalid_serials", on="serials", max=limit)
     cleaned, seen, twice = [], set(), []
     for position, item in enumerate(value, start=1):
         serial = clean_serial(item)
@@ -331,3 +332,4 @@ def clean_exchange_cap(value) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_KRW:
         raise refuse("invalid_exchange_cap", on="monthly_exchange_cap")
     return value
+MAX_REFUND_SERIALS = 500  # notes handed in for a balance refund at one counter visit

@@ -32,6 +32,9 @@ Paper notes come last whoever locks them, several in primary-key order:
   the others, so the two never wait on each other.
 - a cancel locks its purchase, then the usage, tranche (and wallet, mobile), then the purchase's
   notes, so a cancel and an exchange of one of its notes queue on that note: one of them wins.
+A paper balance refund (services/balance_refunds.py) locks the notes handed in, in primary-key
+order, and nothing else; an exchange of the same notes takes them in the same order, so the two
+queue and the second sees the first's status.
 """
 from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, PaperNote, Payment, Tranche, Wallet
 
@@ -98,3 +101,9 @@ def notes(note_ids) -> dict:
 def notes_of_purchase(purchase_id) -> list:
     """A purchase's notes, locked in primary-key order (a cancel, after its other locks)."""
     return list(PaperNote.objects.select_for_update().filter(purchase_id=purchase_id).order_by("pk"))
+def notes_by_serial(serials) -> dict:
+    """Paper notes by serial, locked in primary-key order, with their purchase (and its tranche)
+    read, not locked. Serials that are not ours are absent."""
+    rows = (PaperNote.objects.select_for_update(of=("self",)).select_related("purchase__tranche")
+            .filter(serial__in=list(serials)).order_by("pk"))
+    return {n.serial: n for n in rows}

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 from jinju_portal.money import format_krw
 from vouchers.choices import (Channel, EntryKind, EventKind, ExchangeRefusalReason, Medium, MemberRole,
                               MerchantStatus, NoteStatus, PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout,
-                              PurchaseStatus, RefundReason, RefundStatus, ReservationStatus)
+                              PurchaseStatus, RefundPayout, RefundReason, RefundStatus, ReservationStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -264,6 +264,9 @@ class PaperNote(models.Model):
     status_changed_at = models.DateTimeField(_("상태 변경일시"), null=True, blank=True)
     exchange = models.ForeignKey("Exchange", verbose_name=_("환전"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="notes", help_text=_("환전된 지류만 있습니다."))
+    balance_refund = models.ForeignKey("PaymentRefund", verbose_name=_("잔액 환불"), null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="notes",
+                                       help_text=_("창구에서 잔액 환불된 지류만 있습니다."))
 
     class Meta:
         verbose_name = _("지류 상품권")
@@ -306,7 +309,7 @@ class WalletEntry(models.Model):
     wallet = models.ForeignKey(Wallet, verbose_name=_("지갑"), on_delete=models.PROTECT, related_name="entries")
     amount = models.BigIntegerField(_("금액"))
     balance_after = models.BigIntegerField(_("거래 후 잔액"))
-    kind = models.CharField(_("구분"), max_length=12, choices=EntryKind.choices)
+    kind = models.CharField(_("구분"), max_length=20, choices=EntryKind.choices)
     purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="wallet_entries")
     reference = models.CharField(_("참조"), max_length=100, blank=True, default="")
@@ -380,12 +383,21 @@ class Reservation(models.Model):
 
 
 class PaymentRefund(models.Model):
-    """Money to give back through the gateway that took it: decided in the same transaction as the
-    cancel or the late-payment decision, executed afterwards by `vouchers.tasks.refund_payment`
-    (never inside a transaction). One row per payment reference, so a payment is refunded at most once."""
+    """Money to give back to a citizen: decided in the same transaction as the cancel, the late-payment
+    decision or the balance refund (잔액 환불), then paid out.
 
-    reservation = models.ForeignKey(Reservation, verbose_name=_("온라인 구매 예약"), on_delete=models.PROTECT,
-                                    related_name="refunds")
+    - `payout=gateway`: through the gateway that took a web payment (the reservation's reference),
+      executed afterwards by `vouchers.tasks.refund_payment` (never inside a transaction).
+    - `payout=agent` (balance refunds asked by a sales agent for purchases it did not take by card:
+      bank-counter and app sales, paper notes handed in): the agent (`api_client`) pays the citizen
+      at once, so the row is `done` when written; it is what the city owes that agent.
+
+    One row per payment reference, so a payment is refunded at most once; a mobile purchase's balance
+    is refunded at most once (partial UNIQUE on purchase); a paper note at most once (its status)."""
+
+    reservation = models.ForeignKey(Reservation, verbose_name=_("온라인 구매 예약"), null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="refunds",
+                                    help_text=_("잔액 환불에는 없을 수 있습니다 (창구·앱에서 산 상품권)."))
     purchase = models.ForeignKey(Purchase, verbose_name=_("구매"), null=True, blank=True, on_delete=models.PROTECT,
                                  related_name="refunds")
     payment_reference = models.CharField(_("결제 참조"), max_length=100)
@@ -398,6 +410,15 @@ class PaymentRefund(models.Model):
     claimed_until = models.DateTimeField(_("처리 중 (까지)"), null=True, blank=True)
     created_at = models.DateTimeField(_("생성일시"), default=timezone.now)
     done_at = models.DateTimeField(_("환불일시"), null=True, blank=True)
+    payout = models.CharField(_("지급 방식"), max_length=10, choices=RefundPayout.choices,
+                              default=RefundPayout.GATEWAY)
+    face_value = models.PositiveBigIntegerField(_("돌려받은 액면가"), null=True, blank=True,
+                                                help_text=_("잔액 환불에만 있습니다: 지갑에서 차감하거나 창구에서 받은 액면가."))
+    api_client = models.ForeignKey("portal.ApiClient", verbose_name=_("요청·지급 판매대행점"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("요청 계정"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    idempotency_key = models.CharField(_("멱등 키"), max_length=255, blank=True, default="")
 
     class Meta:
         verbose_name = _("결제 환불")
@@ -405,6 +426,23 @@ class PaymentRefund(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["payment_reference"], name="paymentrefund_reference_unique"),
+            # the rows of cancels and late payments always name the reservation they pay back
+            models.CheckConstraint(condition=Q(reservation__isnull=False) | Q(reason=RefundReason.BALANCE_REFUND),
+                                   name="paymentrefund_reservation_unless_balance"),
+            models.CheckConstraint(
+                condition=Q(reason=RefundReason.BALANCE_REFUND, face_value__isnull=False, purchase__isnull=False,
+                            amount__lte=F("face_value"))
+                | (~Q(reason=RefundReason.BALANCE_REFUND) & Q(face_value__isnull=True)),
+                name="paymentrefund_balance_has_face_value"),
+            models.CheckConstraint(
+                condition=Q(payout=RefundPayout.GATEWAY)
+                | Q(payout=RefundPayout.AGENT, api_client__isnull=False, reason=RefundReason.BALANCE_REFUND),
+                name="paymentrefund_agent_payout_has_agent"),
+            # a mobile purchase's unspent rest goes back once (paper: each note once, by its status)
+            models.UniqueConstraint(fields=["purchase"],
+                                    condition=Q(reason=RefundReason.BALANCE_REFUND)
+                                    & ~Q(payment_reference__startswith="balance:paper:"),
+                                    name="paymentrefund_one_balance_refund_per_purchase"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="paymentrefund_amount_positive"),
             models.CheckConstraint(condition=~Q(payment_reference=""), name="paymentrefund_reference_not_empty"),
             models.CheckConstraint(condition=~Q(status=RefundStatus.DONE) | Q(done_at__isnull=False),

@@ -8,8 +8,9 @@ figures without locks and ask the same question.
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 
-from jinju_portal.money import format_krw
+from jinju_portal.money import discounted_price, format_krw
 from vouchers import months, notes
 from vouchers.choices import (MERCHANT_TRANSITIONS, ExchangeRefusalReason, Medium, MerchantStatus, NoteStatus,
                               PaymentStatus, PurchaseStatus, ReservationStatus)
@@ -299,7 +300,7 @@ class NoteFigures:
 
 def note_exchange_refusal(note: NoteFigures | None, *, now: dt.datetime) -> str | None:
     """Why this note cannot be paid whatever the merchant, or None: unknown, not_issued (its
-    purchase was cancelled), already_redeemed, expired (past its validity, whether or not the daily
+    purchase was cancelled), already_redeemed (or balance-refunded), expired (past its validity, whether or not the daily
     job has marked it yet). Decided before the merchant's own refusals, so an already-redeemed or
     unknown serial is always named as such for the fraud review (DESIGN.md invariant 4)."""
     R = ExchangeRefusalReason
@@ -307,7 +308,9 @@ def note_exchange_refusal(note: NoteFigures | None, *, now: dt.datetime) -> str 
         return R.UNKNOWN
     if note.status == NoteStatus.CANCELLED or note.purchase_cancelled:
         return R.NOT_ISSUED
-    if note.status == NoteStatus.REDEEMED:
+    if note.status in (NoteStatus.REDEEMED, NoteStatus.REFUNDED):
+        # a note whose rest the citizen took back (잔액 환불) was paid out once already: handing it in
+        # again is the same fraud signal as a second exchange
         return R.ALREADY_REDEEMED
     if note.status == NoteStatus.EXPIRED or note.expires_at <= now:
         return R.EXPIRED
@@ -328,3 +331,77 @@ def merchant_exchange_refusal(*, merchant_status: str, accepts_paper: bool) -> s
 def fits_exchange_cap(*, cap: int, exchanged: int, x: int) -> bool:
     """Whether `x` more won keeps the merchant's month within its cap."""
     return exchanged + x <= cap
+# --- balance refunds to citizens (잔액 환불, issue #9) ----------------------------------------------
+
+DEFAULT_REFUND_RATIO = Decimal("0.60")  # LimitPolicy.refund_ratio's default (FACTS.md: 60–80 % by ordinance)
+
+
+def refund_threshold_met(*, used: int, face_value: int, refund_ratio) -> bool:
+    """Whether `used` won of a purchase's `face_value` reach the refund ratio: used / face ≥ ratio,
+    compared exactly (Decimal, no division): 59,990 of 100,000 at 0.60 is short, 60,000 is enough."""
+    return Decimal(int(used)) >= Decimal(str(refund_ratio)) * Decimal(int(face_value))
+
+
+def balance_paid_back(*, unspent: int, discount_rate, price: int) -> int:
+    """What the citizen paid for `unspent` won of face value: floor(unspent × (1 − rate)) in won,
+    never more than the purchase's price (unspent ≤ face gives floor(unspent × (1 − r)) ≤
+    floor(face × (1 − r)) = price already; the min says so in code)."""
+    return min(discounted_price(int(unspent), discount_rate), int(price))
+
+
+@dataclass(frozen=True)
+class BalanceRefundFigures:
+    """One purchase as the balance refund sees it. `refusal` is None when its rest may go back now,
+    else "nothing_to_refund" (nothing left, expired, already refunded, or a rest worth 0 won) or
+    "refund_threshold_not_met"."""
+    face_value: int
+    used: int
+    unspent: int
+    face_value_returned: int
+    amount_paid_back: int
+    refusal: str | None
+
+    @property
+    def used_percent(self) -> Decimal:
+        """The used share in percent, floored to 0.01 % (59.99 % is shown as 59.99, never 60)."""
+        if not self.face_value:
+            return Decimal(0)
+        return (Decimal(self.used) * 100 / Decimal(self.face_value)).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+
+
+def balance_refund(*, face_value: int, used: int, unspent: int, discount_rate, price: int, refund_ratio,
+                   expired: bool = False, already_refunded: bool = False) -> BalanceRefundFigures:
+    """The balance-refund rule of one purchase (API.md "balance refund"): once the spent share of its
+    face value reaches `refund_ratio` (that of the limit policy in force in the purchase's month:
+    the terms it was sold under, which never change afterwards), the unspent rest goes back and the
+    citizen gets floor(rest × (1 − discount)) won. Credit past its validity is not refundable (the
+    daily job expires it), a purchase is refunded once, and a rest worth 0 won (1 won at 10 %) stays
+    in the wallet to be spent rather than being taken for nothing."""
+    face_value, used, unspent = int(face_value), int(used), int(unspent)
+    paid_back = balance_paid_back(unspent=unspent, discount_rate=discount_rate, price=price) if unspent > 0 else 0
+
+    def figures(refusal):
+        ok = refusal is None
+        return BalanceRefundFigures(face_value=face_value, used=used, unspent=unspent,
+                                    face_value_returned=unspent if ok else 0,
+                                    amount_paid_back=paid_back if ok else 0, refusal=refusal)
+
+    if unspent <= 0 or expired or already_refunded:
+        return figures("nothing_to_refund")
+    if not refund_threshold_met(used=used, face_value=face_value, refund_ratio=refund_ratio):
+        return figures("refund_threshold_not_met")
+    if paid_back <= 0:
+        return figures("nothing_to_refund")
+    return figures(None)
+
+
+def balance_refusal(figures) -> str | None:
+    """The refusal of a whole request from its purchases' figures: None when at least one purchase
+    may be refunded; "refund_threshold_not_met" when something is left but no purchase used enough;
+    "nothing_to_refund" when nothing refundable is left at all."""
+    figures = list(figures)
+    if any(f.refusal is None for f in figures):
+        return None
+    if any(f.refusal == "refund_threshold_not_met" for f in figures):
+        return "refund_threshold_not_met"
+    return "nothing_to_refund"

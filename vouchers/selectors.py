@@ -16,7 +16,8 @@ from jinju_portal.models import Role
 from vouchers import months, rules
 from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
 from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, Exchange, IssuancePlan, LimitPolicy, Merchant,
-                             MerchantCategory, MerchantMember, MerchantRefund, MonthlyUsage, PayCode, Payment, Purchase,
+                             MerchantCategory, MerchantMember, MerchantRefund, MonthlyUsage, PayCode, Payment,
+                             PaymentRefund, Purchase,
                              Tranche, Wallet, WalletEntry)
 
 
@@ -139,9 +140,10 @@ def open_tranches(*, now=None, medium: str | None = None):
     return qs.filter(medium=medium) if medium else qs
 
 
-# What moves a wallet's FIFO position: payments spend, refunds give back, expiry debits take
-# (a cancel removes its purchase's credit and is excluded together with it).
-CONSUMING = (EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.EXPIRY)
+# What moves a wallet's FIFO position: payments spend, refunds give back, expiry debits take, a
+# balance refund takes the unspent rest of the purchase at the front of the line (a cancel removes its
+# purchase's credit and is excluded together with it).
+CONSUMING = (EntryKind.PAYMENT, EntryKind.REFUND, EntryKind.EXPIRY, EntryKind.BALANCE_REFUND)
 _LIVE_CREDIT = Q(kind=EntryKind.PURCHASE) & ~Q(purchase__status=PurchaseStatus.CANCELLED)
 
 
@@ -481,3 +483,87 @@ def exchange_for(actor, exchange_id) -> Exchange | None:
     if client is None:
         return None
     return exchanges.filter(api_client=client).first()
+# --- balance refunds (잔액 환불) ------------------------------------------------------------------------
+
+def refund_ratio_for_month(month: str):
+    """The refund ratio of the limit policy in force in `month` (0.60 without a policy). A balance
+    refund asks it of the purchase's own month: the terms the voucher was sold under, fixed once that
+    month began (rules.policy_is_history), so a later ordinance never changes an existing purchase."""
+    policy = policy_for_month(month)
+    return policy.refund_ratio if policy is not None else rules.DEFAULT_REFUND_RATIO
+
+
+@dataclass(frozen=True)
+class BalanceLine:
+    """One purchase of a balance refund: the rule's figures and whether it was paid online (then its
+    money goes back through the gateway, on its reservation's payment reference)."""
+    purchase: Purchase
+    figures: rules.BalanceRefundFigures
+    reservation: object  # the paid Reservation of a web purchase, else None
+
+    @property
+    def web_paid(self) -> bool:
+        return self.reservation is not None
+
+
+def _paid_reservation(purchase: Purchase):
+    reservation = getattr(purchase, "reservation", None) if purchase.channel == "web" else None
+    return reservation if reservation is not None and reservation.payment_reference else None
+
+
+def mobile_balance_lines(*, wallet_id: int, now) -> list[BalanceLine]:
+    """Every live mobile credit of a wallet, oldest first, with what the balance-refund rule says of
+    it (rules.balance_refund): its used share under FIFO (credit_position's consumption covers the
+    oldest credits first), the unspent rest, expiry, whether its balance was refunded already. The
+    service asks this under the wallet lock, the citizen's page without."""
+    position = credit_position(wallet_id=wallet_id, now=now)
+    refunded = set(WalletEntry.objects.filter(wallet_id=wallet_id, kind=EntryKind.BALANCE_REFUND)
+                   .values_list("purchase_id", flat=True))
+    credits = (WalletEntry.objects.filter(_LIVE_CREDIT, wallet_id=wallet_id).order_by("id")
+               .select_related("purchase__tranche", "purchase__reservation"))
+    ratios, left, lines = {}, position.consumed, []
+    for credit in credits:
+        covered = min(credit.amount, max(left, 0))
+        left -= covered
+        purchase = credit.purchase
+        if purchase.month not in ratios:
+            ratios[purchase.month] = refund_ratio_for_month(purchase.month)
+        figures = rules.balance_refund(
+            face_value=credit.amount, used=covered, unspent=credit.amount - covered,
+            discount_rate=purchase.tranche.discount_rate, price=purchase.price, refund_ratio=ratios[purchase.month],
+            expired=credit.expires_at is not None and credit.expires_at <= now,
+            already_refunded=purchase.pk in refunded)
+        lines.append(BalanceLine(purchase=purchase, figures=figures, reservation=_paid_reservation(purchase)))
+    return lines
+
+
+def balance_refund_preview(*, citizen: Citizen | None, now=None, web_only: bool = True) -> dict:
+    """What the citizen's 잔액 환불 page shows, without locking or writing: `lines`, the purchases
+    with something left (unspent, unexpired, not yet refunded), each with its rule figures;
+    `refundable` (those that would go back now: through the web only those paid online);
+    `elsewhere` (eligible, but bought at a counter or in an app: refunded there); the totals and
+    `refusal`, the code the service would answer (None when it would refund). `ratio` is the share
+    of the newest policy, for the page's explanation."""
+    now = clock.now_or(now)
+    wallet = Wallet.objects.filter(citizen=citizen).first() if citizen is not None else None
+    lines = mobile_balance_lines(wallet_id=wallet.pk, now=now) if wallet is not None else []
+    left = [line for line in lines if line.figures.refusal != "nothing_to_refund"]
+    eligible = [line for line in left if line.figures.refusal is None]
+    refundable = [line for line in eligible if line.web_paid or not web_only]
+    scoped = [line for line in left if line.web_paid or not web_only]
+    refusal = rules.balance_refusal([line.figures for line in scoped])
+    if refusal == "nothing_to_refund" and eligible:
+        refusal = "nothing_to_refund.elsewhere"
+    return {"lines": left, "refundable": refundable, "elsewhere": [line for line in eligible if line not in refundable],
+            "face_value_returned": sum(line.figures.face_value_returned for line in refundable),
+            "amount_paid_back": sum(line.figures.amount_paid_back for line in refundable),
+            "refusal": refusal, "ratio": refund_ratio_for_month(months.month_of(now))}
+
+
+def web_balance_refunds(*, user, idempotency_key: str):
+    """The refunds an account's confirm form already ordered (one per purchase), newest purchase last."""
+    user = actors.user_of(user)
+    if user is None or not idempotency_key:
+        return []
+    return list(PaymentRefund.objects.filter(user=user, idempotency_key=idempotency_key,
+                                             reason="balance_refund").select_related("purchase").order_by("id"))

@@ -299,6 +299,7 @@ def mine(request, citizen):
         "entries": [(e, web.entry_description(e)) for e in statement["entries"]],
         "usage": web.month_summary(citizen=citizen),
         "purchases": [(p, web.offers_cancel(p, user=request.user)) for p in purchases],
+        "offers_balance_refund": web.offers_balance_refund(citizen=citizen),
     })
 
 
@@ -322,6 +323,49 @@ def cancel(request, citizen, purchase_id):
     return render(request, "vouchers/cancel_confirm.html", {
         **_common(request), "purchase": purchase,
         "refusal": web.cancel_refusal_text(purchase, user=request.user)})
+
+
+# --- 잔액 환불 ---------------------------------------------------------------------------------------------
+
+@verified_citizen_required
+@require_http_methods(["GET", "POST"])
+def balance_refund(request, citizen):
+    """잔액 환불: per purchase the used share and what would go back, with a confirmation form
+    carrying a one-time key (GET writes nothing); the POST refunds once however often it is sent
+    (web.refund_once → services.refund_web_balance), then the result page."""
+    if request.method == "POST":
+        ticket = web.read_refund_ticket(request.POST.get("ticket", ""), user=request.user)
+        if ticket is None:
+            messages.error(request, _("환불 확인 정보를 읽을 수 없습니다. 내용을 다시 확인해 주세요."))
+            return redirect("vouchers:balance_refund")
+        try:
+            _refunds, replayed = web.refund_once(citizen=citizen, user=request.user, ticket=ticket)
+        except web.TicketExpired:
+            messages.error(request, _("환불 확인 시간(10분)이 지났습니다. 내용을 다시 확인해 주세요."))
+            return redirect("vouchers:balance_refund")
+        except ServiceError as exc:
+            messages.error(request, web.refusal_message(exc))
+            return redirect("vouchers:balance_refund")
+        if replayed:
+            messages.info(request, _("이미 처리한 요청입니다. 한 번만 환불되었습니다."))
+        return redirect(reverse("vouchers:balance_refund_done") + "?" + urlencode({"key": ticket.key}))
+    now = timezone.now()
+    page = web.balance_refund_page(citizen=citizen, now=now)
+    return render(request, "vouchers/balance_refund.html", {
+        **_common(request), **page,
+        "ticket": web.new_refund_ticket(user=request.user, now=now) if page["amount_paid_back"] else ""})
+
+
+@verified_citizen_required
+@require_GET
+def balance_refund_done(request, citizen):
+    """The refunds one confirm form ordered (this account's only; anything else is 404)."""
+    refunds = selectors.web_balance_refunds(user=request.user, idempotency_key=request.GET.get("key", "")[:255])
+    if not refunds:
+        raise Http404
+    return render(request, "vouchers/balance_refund_done.html", {
+        **_common(request), "refunds": refunds,
+        "face_value_returned": sum(r.face_value for r in refunds), "amount_paid_back": sum(r.amount for r in refunds)})
 
 
 # --- paying a shop: the citizen shows a pay code (CPM) ---------------------------------------------

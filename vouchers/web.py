@@ -357,3 +357,99 @@ def pay_at_merchant(*, merchant: Merchant, citizen, user, ticket: PayTicket, now
             raise
         return earlier, True
     return selectors.web_payment(user=user, idempotency_key=ticket.key), True
+
+
+# --- 잔액 환불: the unspent rest of a mostly used purchase back to the card ------------------------------
+
+REFUND_TICKET_SALT = "vouchers.balance-refund"
+
+
+@dataclass(frozen=True)
+class RefundRow:
+    """One purchase on the 잔액 환불 page, as the rule sees it now."""
+    line: selectors.BalanceLine
+    used_percent: str  # "62.5"
+    ratio_percent: str  # "60", that of the purchase's own month
+    refundable_here: bool  # eligible and paid online: refunded from this page
+    note: str  # why not, or where instead ("" when refundable here)
+
+
+def _percent_text(value) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def balance_refund_page(*, citizen, now=None) -> dict:
+    """What the 잔액 환불 page shows: one row per purchase with something left, the totals that would
+    go back from here, the refusal sentence when nothing would (the services' own words)."""
+    now = clock.now_or(now)
+    preview = selectors.balance_refund_preview(citizen=citizen, now=now, web_only=True)
+    rows = []
+    for line in preview["lines"]:
+        ratio = selectors.refund_ratio_for_month(line.purchase.month)
+        here = line in preview["refundable"]
+        if here:
+            note = ""
+        elif line.figures.refusal is None:
+            note = _("은행 창구나 구매한 앱에서 환불받을 수 있습니다.")
+        else:
+            note = _("아직 %(ratio)s%%를 쓰지 않았습니다.") % {"ratio": percent_text(ratio)}
+        rows.append(RefundRow(line=line, used_percent=_percent_text(line.figures.used_percent),
+                              ratio_percent=percent_text(ratio), refundable_here=here, note=note))
+    refusal = preview["refusal"]
+    if refusal is None:
+        refusal_text = ""
+    elif refusal == "refund_threshold_not_met":
+        refusal_text = message("refund_threshold_not_met.web", ratio=percent_text(preview["ratio"]))
+    else:
+        refusal_text = message(refusal)
+    return {"rows": rows, "face_value_returned": preview["face_value_returned"],
+            "amount_paid_back": preview["amount_paid_back"], "ratio_percent": percent_text(preview["ratio"]),
+            "refusal_text": refusal_text}
+
+
+def offers_balance_refund(*, citizen, now=None) -> bool:
+    """Whether 내 상품권 shows the 잔액 환불 button: some purchase would go back from the page now."""
+    return bool(selectors.balance_refund_preview(citizen=citizen, now=now, web_only=True)["refundable"])
+
+
+def new_refund_ticket(*, user, now=None) -> str:
+    """The confirm form's signed one-time key: sent twice, it refunds once (refund_once)."""
+    now = clock.now_or(now)
+    return signing.dumps({"u": user.pk, "k": KEY_PREFIX + "refund-" + secrets.token_urlsafe(18),
+                          "t": int(now.timestamp())}, salt=REFUND_TICKET_SALT)
+
+
+def read_refund_ticket(text, *, user) -> PayTicket | None:
+    if not isinstance(text, str) or not 0 < len(text) <= 500:
+        return None
+    try:
+        data = signing.loads(text, salt=REFUND_TICKET_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("u") != user.pk:
+        return None
+    key, issued = data.get("k"), data.get("t")
+    if not (isinstance(key, str) and key.startswith(KEY_PREFIX) and isinstance(issued, int)):
+        return None
+    return PayTicket(amount=0, key=key, issued_at=issued)
+
+
+def refund_once(*, citizen, user, ticket: PayTicket, now=None) -> tuple[list, bool]:
+    """services.refund_web_balance once per confirm form. Returns (refund rows, replayed): a form sent
+    again — a double tap, back and resubmit, two requests at once — finds the rows the first made
+    (the second queues on the wallet lock, then finds nothing left and is answered with them)."""
+    now = clock.now_or(now)
+    earlier = selectors.web_balance_refunds(user=user, idempotency_key=ticket.key)
+    if earlier:
+        return earlier, True
+    if now.timestamp() - ticket.issued_at > TICKET_AGE.total_seconds():
+        raise TicketExpired
+    try:
+        services.refund_web_balance(citizen_id=citizen.pk, actor=user, idempotency_key=ticket.key, now=now)
+    except ServiceError:
+        earlier = selectors.web_balance_refunds(user=user, idempotency_key=ticket.key)
+        if not earlier:
+            raise
+        return earlier, True
+    return selectors.web_balance_refunds(user=user, idempotency_key=ticket.key), False

@@ -110,6 +110,23 @@ def test_each_refusal_reason_is_given_serial_by_serial_and_recorded():
 
 
 @pytest.mark.django_db
+def test_a_note_whose_rest_was_refunded_to_the_citizen_is_already_redeemed_and_never_paid_again():
+    from jinju_portal.services import issue_api_key
+
+    merchant, (bank, _) = MerchantFactory(), issue_api_key(name="NH counter", role="sales_agent")
+    sale = sell(tens=5, ci="CI-BALANCE")
+    (kept,) = sell(tens=1)
+    exchange(merchant, sale[:3], at=T1)  # 30,000 of 50,000 redeemed: the policy's 60 %
+    refunded = sale[3:]
+    services.refund_paper_balance(serials=refunded, buyer_ci="CI-BALANCE", actor=bank, now=T1)
+    assert set(PaperNote.objects.filter(serial__in=refunded).values_list("status", flat=True)) == {"refunded"}
+    result = exchange(merchant, [*refunded, kept], at=T1 + dt.timedelta(hours=1))
+    assert reasons(result) == ["already_redeemed", "already_redeemed"] and result.accepted == [kept]
+    assert set(PaperNote.objects.filter(serial__in=refunded).values_list("status", flat=True)) == {"refunded"}
+    assert_exchange_invariants()
+
+
+@pytest.mark.django_db
 def test_a_note_past_its_validity_is_expired_whether_or_not_the_daily_job_marked_it():
     merchant = MerchantFactory()
     first, second = sell(tens=2)

@@ -270,7 +270,8 @@ class ExpiringSerializer(serializers.Serializer):
 
 
 class WalletEntrySerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="purchase | cancel | payment | refund | expiry | adjustment")
+    kind = serializers.CharField(help_text="purchase | cancel | payment | refund | expiry | adjustment | "
+                                                 "balance_refund")
     amount = serializers.IntegerField(help_text="signed KRW")
     balance_after = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -328,3 +329,40 @@ class ExchangeSerializer(serializers.Serializer):
 def exchange_body(result: dict) -> dict:
     """The API's exchange from ExchangeResult.as_dict() or selectors.exchange_answer()."""
     return {**result, "created_at": _CREATED_AT.to_representation(result["created_at"])}
+
+
+# --- balance refunds (잔액 환불) -------------------------------------------------------------------------
+
+def _refund_serials(value):
+    return inputs.clean_serials(value, limit=inputs.MAX_REFUND_SERIALS)
+
+
+RefundSerialsField = _cleaned(
+    "RefundSerialsField", _refund_serials, code="invalid_serials",
+    schema_type={"type": "array", "items": {"type": "string", "maxLength": MAX_SERIAL_INPUT},
+                 "minItems": 1, "maxItems": inputs.MAX_REFUND_SERIALS},
+    message=f"serials(일련번호 1–{inputs.MAX_REFUND_SERIALS}개의 목록)가 필요합니다.")
+
+
+class BalanceRefundRequestSerializer(serializers.Serializer):
+    buyer_ci = BuyerCiField(help_text="the citizen asking, as identity verification gave the CI")
+    serials = RefundSerialsField(required=False, help_text="paper only: the notes handed in at the counter (1–500 "
+                                                     "serials); without it the buyer's mobile wallet is refunded")
+
+
+class BalanceRefundLineSerializer(serializers.Serializer):
+    purchase = serializers.IntegerField(source="purchase_id")
+    medium = serializers.CharField(help_text="mobile | paper")
+    face_value = serializers.IntegerField(help_text="the purchase's face value")
+    used = serializers.IntegerField(help_text="won of it spent (mobile, oldest credits first) or redeemed (paper)")
+    face_value_returned = serializers.IntegerField()
+    amount_paid_back = serializers.IntegerField(help_text="floor(face_value_returned × (1 − discount rate))")
+    payout = serializers.CharField(help_text="gateway: back to the card of the web payment (by the refund task); "
+                                             "agent: paid out by the calling sales agent now, owed to it by the city")
+
+
+class BalanceRefundSerializer(serializers.Serializer):
+    face_value_returned = serializers.IntegerField(help_text="face value taken from the wallet or handed in")
+    amount_paid_back = serializers.IntegerField(help_text="KRW paid back, summed over the purchases")
+    paid_by_agent = serializers.IntegerField(help_text="the part of amount_paid_back the caller pays out now")
+    purchases = BalanceRefundLineSerializer(many=True, help_text="one line per purchase refunded")

@@ -26,5 +26,6 @@ urlpatterns = [
     re_path(rf"^payments/{ID}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
     path("exchanges/", views.ExchangeCreateView.as_view(), name="exchange-create"),
     re_path(rf"^exchanges/{ID}/$", views.ExchangeDetailView.as_view(), name="exchange-detail"),
+    path("balance-refunds/", views.BalanceRefundView.as_view(), name="balance-refund-create"),
     *router.urls,
 ]

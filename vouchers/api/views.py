@@ -402,3 +402,35 @@ class ExchangeDetailView(APIView):
         if exchange is None:
             raise Http404
         return Response(s.exchange_body(selectors.exchange_answer(exchange)))
+BALANCE_REFUND_400 = documented(Code.INVALID_BUYER, Code.INVALID_SERIALS) + ", invalid, malformed_request"
+BALANCE_REFUND_409 = documented(Code.REFUND_THRESHOLD_NOT_MET, Code.NOTHING_TO_REFUND)
+
+
+class BalanceRefundView(APIView):
+    """잔액 환불: the unspent rest of the buyer's mostly used purchases (API.md "balance refund")."""
+
+    permission_classes = [SalesAgent]
+
+    @extend_schema(tags=["vouchers"],
+                   summary="Refund the unspent rest of a buyer's purchases once the policy's share is used",
+                   description="Without `serials`: the buyer's mobile wallet, every purchase whose spent share of "
+                               "face value reached the refund ratio of the policy of its month (0.60 by default); "
+                               "credits are spent oldest first. With `serials`: those paper notes, handed in at the "
+                               "counter. `amount_paid_back` = floor(rest × (1 − the purchase's discount rate)); "
+                               "purchases paid on the web go back to their card (`payout: gateway`), the others are "
+                               "paid out by the caller now (`payout: agent`, `paid_by_agent`). Quota and month usage "
+                               "are never given back.",
+                   request=s.BalanceRefundRequestSerializer,
+                   responses={201: s.BalanceRefundSerializer,
+                              **error_responses(s400=BALANCE_REFUND_400, s401=True, s403=True, s409=BALANCE_REFUND_409,
+                                                s413=True, s415=True, s422=True, s429=True)})
+    @idempotent
+    def post(self, request):
+        data = _validated(s.BalanceRefundRequestSerializer, request.data)
+        key = request.headers.get(HEADER, "")
+        if "serials" in data:
+            result = services.refund_paper_balance(serials=data["serials"], buyer_ci=data["buyer_ci"],
+                                                   actor=api_client(request), idempotency_key=key)
+        else:
+            result = services.refund_balance(buyer_ci=data["buyer_ci"], actor=api_client(request), idempotency_key=key)
+        return Response(s.BalanceRefundSerializer(result).data, status=status.HTTP_201_CREATED)

@@ -18,6 +18,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
     members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
     exchanges      paper exchange (환전) at the bank counter; the merchant's monthly exchange cap
+    balance_refunds the unspent rest of a mostly used purchase back to the citizen (잔액 환불)
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -74,3 +75,8 @@ __all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]
 from vouchers.services.exchanges import ExchangeResult, exchange_notes, set_exchange_cap  # noqa: E402
 
 __all__ += ["ExchangeResult", "exchange_notes", "set_exchange_cap"]
+# balance refunds to citizens (잔액 환불, issue #9)
+from vouchers.services.balance_refunds import (BalanceRefund, RefundedPurchase, refund_balance,  # noqa: E402
+                                               refund_paper_balance, refund_web_balance)
+
+__all__ += ["BalanceRefund", "RefundedPurchase", "refund_balance", "refund_paper_balance", "refund_web_balance"]

@@ -4,9 +4,9 @@ swept when stale, retried by staff. Every decision and attempt leaves a VoucherE
 from django.db import transaction
 from django.db.models import F, Q
 
-from jinju_portal import clock
+from jinju_portal import actors, clock
 from vouchers import months, rules
-from vouchers.choices import EventKind, RefundStatus
+from vouchers.choices import EventKind, RefundPayout, RefundStatus
 from vouchers.errors import refuse
 from vouchers.models import PaymentRefund
 from vouchers.services import events
@@ -19,18 +19,28 @@ def _enqueue_refund(refund_id: int) -> None:
     enqueue_on_commit(tasks.refund_payment, refund_id)
 
 
-def order_refund(*, reservation, purchase, reference, amount, reason, actor=None, now) -> PaymentRefund:
+def order_refund(*, reservation, purchase, reference, amount, reason, actor=None, now,
+                 payout=RefundPayout.GATEWAY, face_value=None, idempotency_key="") -> PaymentRefund:
     """Claim the refund of `reference` (INSERT … ON CONFLICT DO NOTHING: one per payment, ever) and
-    enqueue its execution once this transaction commits. A reference already refunded is not again."""
+    enqueue its execution once this transaction commits. A reference already refunded is not again.
+
+    Balance refunds (`reason` balance_refund) also carry the face value returned; with
+    `payout=agent` the asking sales agent (`actor`) pays the citizen itself at once, so the row is
+    written `done` and nothing is enqueued (models.PaymentRefund)."""
     existed = PaymentRefund.objects.filter(payment_reference=reference).exists()
     if not existed:
+        by_agent = payout == RefundPayout.AGENT
         PaymentRefund.objects.bulk_create([PaymentRefund(
             reservation=reservation, purchase=purchase, payment_reference=reference, amount=amount, reason=reason,
-            created_at=now)], ignore_conflicts=True)
+            created_at=now, payout=payout, face_value=face_value, api_client=actors.client_of(actor),
+            user=actors.user_of(actor), idempotency_key=idempotency_key,
+            status=RefundStatus.DONE if by_agent else RefundStatus.PENDING, done_at=now if by_agent else None)],
+            ignore_conflicts=True)
     refund = PaymentRefund.objects.get(payment_reference=reference)
     if not existed and refund.created_at == now:  # this call ordered it (a racing twin found it there)
         events.record(EventKind.REFUND_ORDERED, actor=actor, now=now, refund=refund, reservation=reservation,
-                      purchase=purchase, after={"amount": amount, "reason": reason, "status": refund.status})
+                      purchase=purchase, after={"amount": amount, "reason": reason, "status": refund.status,
+                                                **({"payout": refund.payout} if face_value is not None else {})})
     if refund.status == RefundStatus.PENDING:
         _enqueue_refund(refund.pk)
     return refund
@@ -48,7 +58,7 @@ def execute_refund(*, refund_id, now=None) -> str:
     from vouchers import payments
 
     now = clock.now_or(now)
-    claimed = (PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING)
+    claimed = (PaymentRefund.objects.filter(pk=refund_id, status=RefundStatus.PENDING, payout=RefundPayout.GATEWAY)
                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
                .update(claimed_until=now + rules.REFUND_CLAIM, attempts=F("attempts") + 1))
     if not claimed:
@@ -101,7 +111,7 @@ def retry_pending_refunds(*, now=None, limit: int = 500) -> int:
     not held by a worker (their task was lost, or used up its retries). Safe twice: execute_refund
     claims each row once at a time."""
     now = clock.now_or(now)
-    ids = list(PaymentRefund.objects.filter(status=RefundStatus.PENDING,
+    ids = list(PaymentRefund.objects.filter(status=RefundStatus.PENDING, payout=RefundPayout.GATEWAY,
                                             created_at__lte=now - rules.REFUND_STALE_AFTER)
                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lte=now))
                .order_by("id").values_list("id", flat=True)[:limit])
