@@ -17,6 +17,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
     payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
     members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
+    settlements    daily settlement (정산): build a day, the bank transfer file, paid; bank accounts
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -68,3 +69,11 @@ __all__ = [
 from vouchers.services.merchants import ImportedRow, import_merchants, preview_merchant_import  # noqa: E402
 
 __all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]
+
+# daily settlement (정산) to the merchants' bank accounts (services/settlements.py)
+from vouchers.services.settlements import (BuildResult, TransferFile, build_settlements,  # noqa: E402
+                                           mark_settlements_paid, produce_transfer_file,
+                                           set_merchant_bank_account)
+
+__all__ += ["BuildResult", "TransferFile", "build_settlements", "mark_settlements_paid", "produce_transfer_file",
+            "set_merchant_bank_account"]

@@ -1,0 +1,181 @@
+"""The settlement build's set-based SQL (bench/settlement.py: 7,000 merchants, 500,000 rows a day).
+
+A settlement covers, for its merchant, the rows whose Seoul day is up to its `date` and whose id is
+up to its marks, less the rectangle the settlement before it covered (its `base_*`). So the rows
+of one settlement are two disjoint parts, each read with an index:
+
+- its own days: day in (base_date, date], id <= mark — a range of `created_at` (the
+  (merchant, created_at) indexes, or one scan of the day);
+- late rows: day <= base_date, id in (base mark, mark] — rows committed after the settlement
+  before was built; a range of ids (the primary key), empty when nothing arrived late.
+
+services/settlements.py explains why this loses and double-counts nothing. Money is summed as
+bigint; every row here is written by the services with the same figures as the ORM would.
+"""
+import datetime as dt
+
+from django.db import connection
+
+TABLES = (("p", "vouchers_payment"), ("r", "vouchers_merchantrefund"), ("e", "vouchers_exchange"))
+FAR_PAST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+
+# `w` (one row per target settlement: i, merchant_id, lo, hi, bp, br, be) must be defined before.
+_OWN = """
+    SELECT w.i, '{k}' AS kind, sum(x.amount)::bigint AS total
+    FROM w JOIN {table} x ON x.merchant_id = w.merchant_id AND x.created_at >= w.lo AND x.created_at < w.hi
+    WHERE x.id <= %(h{k})s AND x.created_at >= %(glo)s AND x.created_at < %(ghi)s
+    GROUP BY w.i"""
+_OWN_BEFORE = """
+    SELECT w.i, '{k}' AS kind, s.total
+    FROM w CROSS JOIN LATERAL (
+        SELECT sum(x.amount)::bigint AS total FROM {table} x
+        WHERE x.merchant_id = w.merchant_id AND x.created_at >= w.lo AND x.created_at < %(glo)s
+          AND x.id <= %(h{k})s) s
+    WHERE w.lo < %(glo)s AND s.total IS NOT NULL"""
+_LATE = """
+    SELECT w.i, '{k}' AS kind, sum(x.amount)::bigint AS total
+    FROM w JOIN {table} x ON x.merchant_id = w.merchant_id AND x.id > w.b{k} AND x.created_at < w.lo
+    WHERE x.id > %(low{k})s AND x.id <= %(h{k})s
+    GROUP BY w.i"""
+
+WINDOWS = """
+    w AS (SELECT i, merchant_id, bp, br, be,
+                 CASE WHEN base_date IS NULL THEN %(far_past)s
+                      ELSE (base_date + 1)::timestamp AT TIME ZONE 'Asia/Seoul' END AS lo,
+                 (date + 1)::timestamp AT TIME ZONE 'Asia/Seoul' AS hi
+          FROM t)"""
+
+
+def sums_query() -> str:
+    """UNION ALL of the nine parts: (i, kind p|r|e, total) per target that has any row. `glo` is the
+    start of the earliest target day: own days from there on are one range scan of the day(s); a
+    target whose settlement before is older (a merchant quiet for days, or new) reads its earlier
+    days through the (merchant, created_at) index, one short range each."""
+    parts = [_OWN.format(k=k, table=table) for k, table in TABLES]
+    parts += [_OWN_BEFORE.format(k=k, table=table) for k, table in TABLES]
+    parts += [_LATE.format(k=k, table=table) for k, table in TABLES]
+    return "\nUNION ALL".join(parts)
+
+
+def marks() -> dict:
+    """The highest id of each table, taken when no transaction is writing to them: LOCK … IN SHARE
+    MODE waits for every transaction that inserted (or updated) a payment, a refund or an exchange to
+    commit or roll back, and lets new ones start only after it is released. Every row with an id up
+    to these marks is therefore final (committed or never), and every row still to come gets a
+    higher id (the identity sequences hand out increasing ids, cache 1). Must run in its own short
+    transaction: it holds up payments for as long as the slowest one in flight."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL lock_timeout = '10s'")
+        cursor.execute("LOCK TABLE vouchers_payment, vouchers_merchantrefund, vouchers_exchange IN SHARE MODE")
+        cursor.execute("SELECT (SELECT coalesce(max(id), 0) FROM vouchers_payment),"
+                       " (SELECT coalesce(max(id), 0) FROM vouchers_merchantrefund),"
+                       " (SELECT coalesce(max(id), 0) FROM vouchers_exchange)")
+        hp, hr, he = cursor.fetchone()
+    return {"hp": hp, "hr": hr, "he": he}
+
+
+def _bounds(params: dict, days, his, bases) -> dict:
+    """The global ranges every part also filters on, so the planner can scan one range."""
+    params = dict(params)
+    params["far_past"] = FAR_PAST
+    params["glo"] = _seoul_start(min(days))
+    params["ghi"] = max(his)
+    for k in "pre":
+        known = [b[k] for b in bases if b is not None]
+        params[f"low{k}"] = min(known) if known else params[f"h{k}"]
+    return params
+
+
+def _seoul_start(day: dt.date) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo("Asia/Seoul"))
+
+
+def build_new(*, day: dt.date, pay_on: dt.date, marks: dict, now: dt.datetime, actor_user_id, actor_client_id,
+              actor_label: str) -> dict:
+    """The nightly case in one statement: for every merchant whose cursor is before `day` (or who has
+    none), the settlement of `day` covering everything since its cursor (inserted only when it has a
+    row), its event, and every such merchant's cursor moved to (`day`, marks). Returns counts."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(payment_hwm), min(refund_hwm), min(exchange_hwm) FROM vouchers_settlementcursor"
+                       " WHERE date < %s", [day])
+        lows = cursor.fetchone()
+    params = {**marks, "day": day, "pay_on": pay_on, "now": now, "far_past": FAR_PAST,
+              "glo": _seoul_start(day), "ghi": _seoul_start(day + dt.timedelta(days=1)),
+              "user_id": actor_user_id, "client_id": actor_client_id, "label": actor_label}
+    for k, low in zip("pre", lows):
+        params[f"low{k}"] = low if low is not None else marks[f"h{k}"]
+    sql = f"""
+    WITH t AS (
+        SELECT m.id AS i, m.id AS merchant_id, %(day)s::date AS date, c.date AS base_date,
+               coalesce(c.payment_hwm, 0) AS bp, coalesce(c.refund_hwm, 0) AS br, coalesce(c.exchange_hwm, 0) AS be
+        FROM vouchers_merchant m LEFT JOIN vouchers_settlementcursor c ON c.merchant_id = m.id
+        WHERE c.merchant_id IS NULL OR c.date < %(day)s),
+    {WINDOWS},
+    parts AS ({sums_query()}),
+    fig AS (SELECT i AS merchant_id,
+                   coalesce(sum(total) FILTER (WHERE kind = 'p'), 0) AS p,
+                   coalesce(sum(total) FILTER (WHERE kind = 'r'), 0) AS r,
+                   coalesce(sum(total) FILTER (WHERE kind = 'e'), 0) AS e
+            FROM parts GROUP BY i),
+    calc AS (SELECT f.merchant_id, f.p, f.r, f.e, coalesce(prev.carry_out, 0) AS carried,
+                    f.p - f.r + f.e + coalesce(prev.carry_out, 0) AS total, t.base_date, t.bp, t.br, t.be
+             FROM fig f JOIN t ON t.merchant_id = f.merchant_id
+             LEFT JOIN LATERAL (SELECT s.carry_out FROM vouchers_settlement s
+                                WHERE s.merchant_id = f.merchant_id AND s.date < %(day)s
+                                ORDER BY s.date DESC LIMIT 1) prev ON true
+             WHERE f.p > 0 OR f.r > 0 OR f.e > 0),
+    ins AS (
+        INSERT INTO vouchers_settlement (merchant_id, date, payments, refunds, exchanged, carried, amount_due,
+                                         carry_out, pay_on, status, base_date, base_payment_id, base_refund_id,
+                                         base_exchange_id, payment_hwm, refund_hwm, exchange_hwm, calculated_at)
+        SELECT merchant_id, %(day)s, p, r, e, carried, greatest(total, 0), least(total, 0), %(pay_on)s,
+               'calculated', base_date, bp, br, be, %(hp)s, %(hr)s, %(he)s, %(now)s
+        FROM calc
+        RETURNING id, merchant_id, payments, refunds, exchanged, carried, amount_due, carry_out),
+    ev AS (
+        INSERT INTO vouchers_voucherevent (at, kind, user_id, api_client_id, actor, merchant_id, settlement_id,
+                                           before, after, note)
+        SELECT %(now)s, 'settlement_calculated', %(user_id)s, %(client_id)s, %(label)s, merchant_id, id, '{{}}',
+               jsonb_build_object('date', %(day)s::date, 'payments', payments, 'refunds', refunds,
+                                  'exchanged', exchanged, 'carried', carried, 'amount_due', amount_due,
+                                  'carry_out', carry_out, 'pay_on', %(pay_on)s::date, 'status', 'calculated'), ''
+        FROM ins RETURNING 1),
+    cur AS (
+        INSERT INTO vouchers_settlementcursor (merchant_id, date, payment_hwm, refund_hwm, exchange_hwm)
+        SELECT merchant_id, %(day)s, %(hp)s, %(hr)s, %(he)s FROM t
+        ON CONFLICT (merchant_id) DO UPDATE SET date = EXCLUDED.date, payment_hwm = EXCLUDED.payment_hwm,
+            refund_hwm = EXCLUDED.refund_hwm, exchange_hwm = EXCLUDED.exchange_hwm
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM ev), (SELECT count(*) FROM cur)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        created, _events, cursors = cursor.fetchone()
+    return {"created": created, "cursors": cursors}
+
+
+def sums_for(targets: list[dict], marks: dict) -> dict:
+    """Figures of explicit targets (a rebuild's settlements still `calculated`): {i: {"p", "r", "e"}}.
+    A target is {i, merchant_id, date, base_date (or None), bp, br, be}."""
+    if not targets:
+        return {}
+    his = [_seoul_start(t["date"] + dt.timedelta(days=1)) for t in targets]
+    bases = [None if t["base_date"] is None else {"p": t["bp"], "r": t["br"], "e": t["be"]} for t in targets]
+    params = _bounds({**marks, "i": [t["i"] for t in targets], "m": [t["merchant_id"] for t in targets],
+                      "d": [t["date"] for t in targets], "bd": [t["base_date"] for t in targets],
+                      "bp": [t["bp"] for t in targets], "br": [t["br"] for t in targets],
+                      "be": [t["be"] for t in targets]}, [t["date"] for t in targets], his, bases)
+    sql = f"""
+    WITH t AS (SELECT * FROM unnest(%(i)s::int[], %(m)s::bigint[], %(d)s::date[], %(bd)s::date[], %(bp)s::bigint[],
+                                    %(br)s::bigint[], %(be)s::bigint[]) AS t(i, merchant_id, date, base_date, bp, br, be)),
+    {WINDOWS}
+    {sums_query()}
+    """
+    out = {t["i"]: {"p": 0, "r": 0, "e": 0} for t in targets}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for i, kind, total in cursor.fetchall():
+            out[i][kind] += total or 0
+    return out
