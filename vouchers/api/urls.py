@@ -24,5 +24,6 @@ urlpatterns = [
     path("wallet-payments/", views.WalletPaymentCreateView.as_view(), name="wallet-payment-create"),
     re_path(rf"^payments/{ID}/$", views.PaymentDetailView.as_view(), name="payment-detail"),
     re_path(rf"^payments/{ID}/refund/$", views.PaymentRefundView.as_view(), name="payment-refund"),
+    path("settlements/", views.SettlementListView.as_view(), name="settlement-list"),
     *router.urls,
 ]

@@ -356,3 +356,25 @@ class PaymentRefundView(APIView):
         payment = services.refund_merchant_payment(payment_id=pk, amount=data["amount"], actor=api_client(request),
                                                    idempotency_key=request.headers.get(HEADER, ""))
         return Response(_payment_body(payment))
+
+
+# --- daily settlements (정산) -------------------------------------------------------------------------
+
+SettlementReader = HasRole("merchant_pos", "staff")
+
+
+@extend_schema(
+    tags=["vouchers"], summary="Daily merchant settlements: a merchant's POS its own, staff all (newest day first)",
+    parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD (Asia/Seoul): one day only")],
+    responses={200: s.SettlementSerializer(many=True),
+               **error_responses(s400=documented(Code.INVALID_DATE), s401=True, s403=True, s404=True, s429=True)},
+)
+class SettlementListView(generics.ListAPIView):
+    permission_classes = [SettlementReader]
+    serializer_class = s.SettlementSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("date")
+        day = None if raw is None else inputs.clean_settlement_date(raw)
+        return selectors.settlements_for(api_client(self.request), date=day)
