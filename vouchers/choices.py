@@ -109,7 +109,6 @@ class EventKind(models.TextChoices):
     PAYMENT_REFUNDED = "payment_refunded", _("결제 환불 (가맹점)")
     MEMBER_ADDED = "member_added", _("가맹점 계정 추가")
     MEMBER_REMOVED = "member_removed", _("가맹점 계정 해제")
-    SETTLEMENT_CALCULATED = "settlement_calculated", _("정산 계산")
     SETTLEMENT_RECALCULATED = "settlement_recalculated", _("정산 다시 계산")
     SETTLEMENT_SENT = "settlement_sent", _("정산 이체 파일 전송")
     SETTLEMENT_PAID = "settlement_paid", _("정산 입금 확인")

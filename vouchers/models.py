@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -616,6 +616,9 @@ class Payment(models.Model):
         indexes = [
             # the merchant's day (its pages, the settlement) and a partner's own payments
             models.Index(fields=["merchant", "created_at"], name="payment_merchant_created"),
+            # a day of every merchant (the settlement build, reports): rows are written in time order,
+            # so a BRIN index finds the day's pages for almost nothing on the write path (0017)
+            BrinIndex(fields=["created_at"], name="payment_created_brin", autosummarize=True),
             models.Index(fields=["api_client", "-id"], name="payment_client_id"),
             models.Index(fields=["code_issuer", "-id"], name="payment_code_issuer_id"),
         ]
@@ -654,7 +657,8 @@ class MerchantRefund(models.Model):
                                     condition=~Q(idempotency_key="") & Q(user__isnull=False),
                                     name="merchantrefund_user_idempotency_key_unique"),
         ]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created"),
+                   BrinIndex(fields=["created_at"], name="mrefund_created_brin", autosummarize=True)]
 
     def __str__(self):
         return format_krw(self.amount)
@@ -681,7 +685,8 @@ class Exchange(models.Model):
         verbose_name = _("지류 환전")
         verbose_name_plural = _("지류 환전")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created"),
+                   BrinIndex(fields=["created_at"], name="exchange_created_brin", autosummarize=True)]
 
     def __str__(self):
         return f"#{self.pk} {format_krw(self.amount)}"

@@ -35,7 +35,7 @@ def test_the_list_filters_by_status_and_date_and_searches_the_merchant(admin_cli
     assert "125,000원" in admin_client.get(url, {"status__exact": "calculated", "date": D.isoformat()}).content.decode()
     detail = admin_client.get(reverse("admin:vouchers_settlement_change", args=[Settlement.objects.get(
         merchant=shop).pk])).content.decode()
-    assert "농협은행 ***-****-6789" in detail and "352-0123" not in detail and "정산 계산" in detail
+    assert "농협은행 ***-****-6789" in detail and "352-0123" not in detail and "기록 없음" in detail
     assert admin_client.get(reverse("admin:vouchers_settlement_add")).status_code == 403
 
 

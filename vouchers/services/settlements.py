@@ -24,7 +24,9 @@ So, for a build of day E (marks h), merchant by merchant:
 - cursor before E (the nightly case, and new merchants): a new settlement of E covering the cursor's
   rectangle to (E, h): the days since the cursor and whatever arrived late for earlier days
   (a payment that committed after the last build, a refund of a day already sent). It is inserted
-  only if it has a row; the cursor moves to (E, h) either way. One statement (db.build_new).
+  only if it has a row; the cursor moves to (E, h) either way. One statement (db.build_new). A new
+  row is its own record (calculated_at, its base and marks), as a Purchase is; every later change
+  to it (recalculated, sent, paid) is a VoucherEvent.
 - cursor at or after E and E's settlement still `calculated`: it and the later settlements of the
   merchant (all `calculated`: sent ones are a prefix, see below) are recomputed with marks h, in
   date order, each from the one before. Only rows whose figures differ are written (no churn: a
@@ -52,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import OperationalError, connection, transaction
 
-from jinju_portal import actors, clock
+from jinju_portal import clock
 from vouchers import inputs, rules
 from vouchers.choices import EventKind, SettlementStatus
 from vouchers.db import settlements as db
@@ -102,26 +104,20 @@ def build_settlements(*, date, actor=None, now=None) -> BuildResult:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
         result = BuildResult(date=day, marks=marks)
         pay_on = rules.next_business_day(day)
-        user, client = actors.user_of(actor), actors.client_of(actor)
-        made = db.build_new(day=day, pay_on=pay_on, marks=marks, now=now,
-                            actor_user_id=user.pk if user else None, actor_client_id=client.pk if client else None,
-                            actor_label=actors.label(actor))
-        result.created = made["created"]
+        # first the merchants whose settlement of the day exists (their cursor is at or past it, and
+        # stays so), then the others: two disjoint sets, and what is created now is never recomputed
         _rebuild_calculated(day=day, marks=marks, actor=actor, now=now, result=result)
+        made = db.build_new(day=day, pay_on=pay_on, marks=marks, now=now)
+        result.created = made["created"]
     return result
 
 
 def _rebuild_calculated(*, day, marks, actor, now, result):
     """Recompute the merchants whose settlement of `day` is still calculated, with every later one."""
-    rows = list(Settlement.objects.filter(
-        merchant_id__in=Settlement.objects.filter(date=day, status=SettlementStatus.CALCULATED).values("merchant_id"),
-        date__gte=day).order_by("merchant_id", "date"))
+    rows = list(Settlement.objects.raw(db.CHAINS_FROM, [day]))
     if not rows:
         return
-    merchants = sorted({r.merchant_id for r in rows})
-    carried_before = dict(
-        Settlement.objects.filter(merchant_id__in=merchants, date__lt=day)
-        .order_by("merchant_id", "-date").distinct("merchant_id").values_list("merchant_id", "carry_out"))
+    carried_before = db.carried_before(sorted({r.merchant_id for r in rows}), day)
     targets, previous = [], None
     for i, row in enumerate(rows):
         if previous is not None and previous.merchant_id == row.merchant_id:
