@@ -181,25 +181,35 @@ def build_new(*, day: dt.date, pay_on: dt.date, marks: dict, now: dt.datetime) -
     return {"created": created, "cursors": cursors}
 
 
-def sums_for(targets: list[dict], marks: dict) -> dict:
-    """Figures of explicit targets (a rebuild's settlements still `calculated`): {i: {"p", "r", "e"}}.
-    A target is {i, merchant_id, date, base_date (or None), bp, br, be}."""
+def sums_for(targets: list[dict], marks: dict, *, day: dt.date) -> dict:
+    """Figures of a rebuild's targets, {settlement id: {"p", "r", "e"}}: every settlement from `day` on
+    of the merchants whose settlement of `day` is still calculated, the first from its stored base,
+    each later one from the one before it at the new marks. `targets` are the same in Python
+    ({i: id, merchant_id, date, base_date, bp, br, be}), for the bounds; the statement derives them
+    itself (7,000 targets as literal arrays cost more to send and plan than to sum)."""
     if not targets:
         return {}
     his = [_seoul_start(t["date"] + dt.timedelta(days=1)) for t in targets]
     bases = [None if t["base_date"] is None else {"p": t["bp"], "r": t["br"], "e": t["be"]} for t in targets]
-    params = _bounds({**marks, "i": [t["i"] for t in targets], "m": [t["merchant_id"] for t in targets],
-                      "d": [t["date"] for t in targets], "bd": [t["base_date"] for t in targets],
-                      "bp": [t["bp"] for t in targets], "br": [t["br"] for t in targets],
-                      "be": [t["be"] for t in targets]}, [t["date"] for t in targets], his, bases)
+    params = _bounds({**marks, "day": day}, [t["date"] for t in targets], his, bases)
     first_day = min(t["date"] for t in targets)
     before, late = _parts_needed(params, any_before=any(
         t["base_date"] is None or t["base_date"] + dt.timedelta(days=1) < first_day for t in targets))
     sql = f"""
-    WITH t AS (SELECT * FROM unnest(%(i)s::int[], %(m)s::bigint[], %(d)s::date[], %(bd)s::date[], %(bp)s::bigint[],
-                                    %(br)s::bigint[], %(be)s::bigint[]) AS t(i, merchant_id, date, base_date, bp, br, be)),
+    WITH c AS (SELECT s.id, s.merchant_id, s.date, s.base_date, s.base_payment_id, s.base_refund_id,
+                      s.base_exchange_id
+               FROM vouchers_settlement e
+               JOIN LATERAL (SELECT * FROM vouchers_settlement s
+                             WHERE s.merchant_id = e.merchant_id AND s.date >= e.date) s ON true
+               WHERE e.date = %(day)s AND e.status = 'calculated'),
+    t AS (SELECT id AS i, merchant_id, date,
+                 CASE WHEN date = %(day)s THEN base_date ELSE lag(date) OVER m END AS base_date,
+                 CASE WHEN date = %(day)s THEN base_payment_id ELSE %(hp)s END AS bp,
+                 CASE WHEN date = %(day)s THEN base_refund_id ELSE %(hr)s END AS br,
+                 CASE WHEN date = %(day)s THEN base_exchange_id ELSE %(he)s END AS be
+          FROM c WINDOW m AS (PARTITION BY merchant_id ORDER BY date)),
     {WINDOWS}
-    {sums_query(one_day=False, before=before, late=late)}
+    {sums_query(one_day=len({t["date"] for t in targets}) == 1, before=before, late=late)}
     """
     out = {t["i"]: {"p": 0, "r": 0, "e": 0} for t in targets}
     with connection.cursor() as cursor:

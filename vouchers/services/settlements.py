@@ -119,20 +119,20 @@ def _rebuild_calculated(*, day, marks, actor, now, result):
         return
     carried_before = db.carried_before(sorted({r.merchant_id for r in rows}), day)
     targets, previous = [], None
-    for i, row in enumerate(rows):
+    for row in rows:
         if previous is not None and previous.merchant_id == row.merchant_id:
             base = {"base_date": previous.date, "bp": marks["hp"], "br": marks["hr"], "be": marks["he"]}
         else:
             base = {"base_date": row.base_date, "bp": row.base_payment_id, "br": row.base_refund_id,
                     "be": row.base_exchange_id}
-        targets.append({"i": i, "merchant_id": row.merchant_id, "date": row.date, **base})
+        targets.append({"i": row.pk, "merchant_id": row.merchant_id, "date": row.date, **base})
         previous = row
-    sums = db.sums_for(targets, marks)
+    sums = db.sums_for(targets, marks, day=day)
     changed_merchants, carry = set(), None
     for i, (row, target) in enumerate(zip(rows, targets)):
         if i == 0 or rows[i - 1].merchant_id != row.merchant_id:
             carry = carried_before.get(row.merchant_id, 0)
-        figures = sums[i]
+        figures = sums[row.pk]
         due, carry_out = rules.settlement_split(payments=figures["p"], refunds=figures["r"], exchanged=figures["e"],
                                                 carried=carry)
         new = {"payments": figures["p"], "refunds": figures["r"], "exchanged": figures["e"], "carried": carry,
