@@ -148,6 +148,7 @@ def time_build(day):
     return elapsed, result
 
 
+ROW_VERSIONS = "SELECT md5(string_agg(id || ':' || xmin::text, ',' ORDER BY id)) FROM vouchers_settlement"
 CHECK = """
     WITH rows AS (
         SELECT merchant_id, sum(amount) AS p, 0 AS r, 0 AS e FROM vouchers_payment GROUP BY merchant_id
@@ -178,11 +179,10 @@ def one_run(args, env, label):
     out["gb1"], groups = time_group_by(DAY1)
     out["build1"], result = time_build(DAY1)
     out["created1"] = result.created
-    versions = psql("SELECT md5(string_agg(id || ':' || xmin::text, ',' ORDER BY id)) FROM vouchers_settlement", DB_NAME)
+    versions = psql(ROW_VERSIONS, DB_NAME)
     out["rebuild1"], again = time_build(DAY1)
     out["rebuild1_wrote"] = again.recalculated + again.created
-    out["rebuild1_same"] = versions == psql(
-        "SELECT md5(string_agg(id || ':' || xmin::text, ',' ORDER BY id)) FROM vouchers_settlement", DB_NAME)
+    out["rebuild1_same"] = versions == psql(ROW_VERSIONS, DB_NAME)
     out["groups"] = groups
 
     seed_day(DAY2, payments=args.payments, exchanges=args.exchanges, merchants=args.merchants)

@@ -396,6 +396,26 @@ def test_paid_follows_sent_and_nothing_moves_backwards_or_skips_a_step():
         services.mark_settlements_paid(settlement_ids=[first.pk], actor=staff_actor(), now=NOW)
 
 
+@pytest.mark.django_db
+def test_the_database_keeps_a_sent_settlement_as_it_was_sent():
+    from django.db import IntegrityError
+
+    shop = MerchantFactory()
+    account(shop)
+    pay(shop, 10_000, at(D, 10))
+    build(D)
+    services.produce_transfer_file(pay_on=dt.date(2026, 12, 2), actor=staff_actor(), now=NOW)
+    sent = Settlement.objects.filter(merchant=shop)
+    for change in ({"payments": 1, "amount_due": 1}, {"status": "calculated", "sent_at": None}):
+        with pytest.raises(IntegrityError, match="never changes again"), transaction.atomic():
+            sent.update(**change)
+    with pytest.raises(IntegrityError, match="never deleted"), transaction.atomic():
+        sent.delete()
+    sent.update(status="paid", paid_at=NOW)  # forward is allowed
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sent.update(paid_at=NOW + dt.timedelta(days=1))
+
+
 # --- bank accounts ---------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
@@ -418,7 +438,8 @@ def test_a_bank_account_is_kept_whole_shown_masked_and_changed_with_an_event():
     ({"bank_code": "11"}, "bank_code"), ({"bank_code": "０１１"}, "bank_code"), ({"bank_name": ""}, "bank_name"),
     ({"bank_name": "농협,은행"}, "bank_name"), ({"account_number": "12-34"}, "account_number"),
     ({"account_number": "1234567890123456789012"}, "account_number"), ({"account_number": "12a4567"}, "account_number"),
-    ({"account_number": "-123456789"}, "account_number"), ({"holder": " "}, "holder"), ({"holder": "김\x00진주"}, "holder"),
+    ({"account_number": "-123456789"}, "account_number"), ({"holder": " "}, "holder"),
+    ({"holder": "김\x00진주"}, "holder"),
 ])
 def test_a_bad_bank_account_is_refused_with_its_field_and_writes_nothing(change, field):
     shop = MerchantFactory()

@@ -7,6 +7,36 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
+from jinju_portal.migration_sql import postgres_only
+
+# Invariant 4b in the database: a settlement sent to the bank (or paid) keeps its figures, and its
+# status only moves forward (calculated → sent → paid); nor is a settlement ever deleted.
+SETTLEMENT_FROZEN = """
+CREATE FUNCTION vouchers_settlement_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'vouchers_settlement rows are never deleted' USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    IF OLD.status <> 'calculated' AND (
+           (NEW.merchant_id, NEW.date, NEW.payments, NEW.refunds, NEW.exchanged, NEW.carried, NEW.amount_due,
+            NEW.carry_out, NEW.pay_on, NEW.payment_hwm, NEW.refund_hwm, NEW.exchange_hwm, NEW.sent_at)
+           IS DISTINCT FROM
+           (OLD.merchant_id, OLD.date, OLD.payments, OLD.refunds, OLD.exchanged, OLD.carried, OLD.amount_due,
+            OLD.carry_out, OLD.pay_on, OLD.payment_hwm, OLD.refund_hwm, OLD.exchange_hwm, OLD.sent_at)
+           OR NEW.status = 'calculated' OR (OLD.status = 'paid' AND NEW IS DISTINCT FROM OLD)) THEN
+        RAISE EXCEPTION 'settlement % is %: it never changes again', OLD.id, OLD.status
+            USING ERRCODE = 'integrity_constraint_violation';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE TRIGGER vouchers_settlement_frozen BEFORE UPDATE OR DELETE ON vouchers_settlement
+    FOR EACH ROW EXECUTE FUNCTION vouchers_settlement_frozen();
+"""
+SETTLEMENT_FROZEN_BACK = """
+DROP TRIGGER IF EXISTS vouchers_settlement_frozen ON vouchers_settlement;
+DROP FUNCTION IF EXISTS vouchers_settlement_frozen();
+"""
+
 
 class Migration(migrations.Migration):
 
@@ -66,7 +96,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='SettlementCursor',
             fields=[
-                ('merchant', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='+', serialize=False, to='vouchers.merchant')),
+                ('merchant', models.OneToOneField(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, primary_key=True, related_name='+', serialize=False, to='vouchers.merchant')),
                 ('date', models.DateField()),
                 ('payment_hwm', models.BigIntegerField(default=0)),
                 ('refund_hwm', models.BigIntegerField(default=0)),
@@ -145,4 +175,5 @@ class Migration(migrations.Migration):
             model_name='settlement',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('paid_at__isnull', True), ('sent_at__isnull', True), ('status', 'calculated')), models.Q(('paid_at__isnull', True), ('sent_at__isnull', False), ('status', 'sent')), models.Q(('paid_at__isnull', False), ('sent_at__isnull', False), ('status', 'paid')), _connector='OR'), name='settlement_status_times'),
         ),
-    ]
+        postgres_only(SETTLEMENT_FROZEN, SETTLEMENT_FROZEN_BACK),
+]
