@@ -40,6 +40,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
         "options": {"expires": 9 * MINUTE},
     },
+    # vouchers (issue 9): at 02:00 build yesterday's merchant settlements (paid the next business day)
+    "vouchers-build-settlements": {
+        "task": "vouchers.tasks.build_settlements",
+        "schedule": crontab(minute=0, hour=2),
+        "options": {"expires": 20 * HOUR},
+    },
     "purge-idempotency-keys": {
         "task": "jinju_portal.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=30, hour=4),

@@ -5,12 +5,15 @@ List pages stay fast on a million purchases: filters use indexed columns, relate
 (list_select_related), the full count is never taken (show_full_result_count = False) and the
 paginator estimates an unfiltered count from PostgreSQL's statistics.
 """
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -31,9 +34,10 @@ from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import inputs, months, rules, selectors, services
 from vouchers.merchant_import import MerchantListAdminMixin
 from vouchers.choices import MemberRole
-from vouchers.models import (Citizen, Exchange, ExchangeRefusal, IssuancePlan, LimitPolicy, Merchant, MerchantCategory,
-                             MerchantMember, MerchantRefund, MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund,
-                             Purchase, Reservation, Tranche, VoucherEvent, Wallet, WalletEntry)
+from vouchers.models import (Citizen, Exchange, ExchangeRefusal, IssuancePlan, LimitPolicy, Merchant,
+                             MerchantBankAccount, MerchantCategory, MerchantMember, MerchantRefund,
+                             MonthlyIssuanceReport, PaperNote, Payment, PaymentRefund, Purchase, Reservation,
+                             Settlement, Tranche, VoucherEvent, Wallet, WalletEntry)
 from vouchers.selectors import plan_monthly_layout
 
 COUNT_CAP = 10_000
@@ -1013,3 +1017,164 @@ class MerchantMemberAdmin(ReadOnlyAdmin):
             services.deactivate_member(member_id=member_id, actor=request.user)
             done += 1
         self.message_user(request, _("가맹점 계정 %(n)d개의 사용을 중지했습니다.") % {"n": done}, messages.SUCCESS)
+
+
+# --- daily settlements (정산) and the merchants' bank accounts ------------------------------------------
+
+class TransferFileForm(forms.Form):
+    pay_on = forms.DateField(label=_("지급일"), help_text=_("이 날짜까지 지급할, 아직 보내지 않은 정산을 모두 담습니다."),
+                             widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@admin.register(Settlement)
+class SettlementAdmin(TrailMixin, ReadOnlyAdmin):
+    """The daily settlements, read-only (built by services.build_settlements, the nightly job and
+    `manage.py build_settlements`). "은행 이체 파일" produces the bank's CSV for a pay-on date and
+    marks those rows sent; "입금 확인" marks sent rows paid. Layout of the file:
+    services.produce_transfer_file (header 은행코드,은행명,계좌번호,예금주,이체금액,입금통장표시,가맹점코드,정산일;
+    one line per settlement; a 합계 trailer with the total and the number of lines; UTF-8 with BOM)."""
+
+    list_display = ("date", "merchant", "payments_won", "refunds_won", "exchanged_won", "carried_won", "due_won",
+                    "pay_on", "status", "sent_at", "paid_at")
+    list_filter = ("status", "date", "pay_on")
+    list_select_related = ("merchant",)
+    search_fields = ("=merchant__code", "=merchant__business_number", "merchant__name")
+    search_help_text = _("가맹점 코드, 사업자등록번호 또는 상호")
+    date_hierarchy = "date"
+    fields = ("merchant", "date", "payments", "refunds", "exchanged", "carried", "amount_due", "carry_out", "pay_on",
+              "status", "calculated_at", "sent_at", "paid_at", "bank_account")
+    readonly_fields = fields
+    show_full_result_count = False
+    paginator = LargeTablePaginator
+    actions = ["mark_paid"]
+    change_list_template = "admin/vouchers/settlement/change_list.html"
+
+    def has_mark_paid_permission(self, request):
+        return request.user.has_perm("vouchers.change_settlement")
+
+    @admin.display(description=_("모바일 결제"), ordering="payments")
+    def payments_won(self, obj):
+        return won(obj.payments)
+
+    @admin.display(description=_("환불"), ordering="refunds")
+    def refunds_won(self, obj):
+        return won(obj.refunds)
+
+    @admin.display(description=_("지류 환전"), ordering="exchanged")
+    def exchanged_won(self, obj):
+        return won(obj.exchanged)
+
+    @admin.display(description=_("이월 차감"))
+    def carried_won(self, obj):
+        return won(obj.carried) if obj.carried else ""
+
+    @admin.display(description=_("지급액"), ordering="amount_due")
+    def due_won(self, obj):
+        return won(obj.amount_due)
+
+    @admin.display(description=_("정산 계좌"))
+    def bank_account(self, obj):
+        account = MerchantBankAccount.objects.filter(merchant_id=obj.merchant_id).first()
+        return str(account) if account else _("없음 (이체 파일에서 빠집니다)")
+
+    @admin.action(description=_("선택한 정산 입금 확인 (전송 → 입금 완료)"), permissions=["mark_paid"])
+    def mark_paid(self, request, queryset):
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        try:
+            services.mark_settlements_paid(settlement_ids=ids, actor=request.user)
+        except ServiceError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+        else:
+            self.message_user(request, _("정산 %(n)d건을 입금 완료로 바꿨습니다.") % {"n": len(ids)}, messages.SUCCESS)
+
+    def get_urls(self):
+        return [path("transfer-file/", self.admin_site.admin_view(self.transfer_file_view),
+                     name="vouchers_settlement_transfer_file"), *super().get_urls()]
+
+    def transfer_file_view(self, request):
+        """GET: the form and what a file for that date would hold; POST: the CSV, rows marked sent."""
+        if not self.has_mark_paid_permission(request):
+            return redirect("admin:index")
+        default = rules.next_business_day(timezone.localdate() - dt.timedelta(days=1))
+        form = TransferFileForm(request.POST or request.GET or None, initial={"pay_on": default})
+        pay_on = form.cleaned_data["pay_on"] if form.is_bound and form.is_valid() else default
+        if request.method == "POST" and form.is_valid():
+            file = services.produce_transfer_file(pay_on=pay_on, actor=request.user)
+            if file.missing:
+                self.message_user(request, _("정산 계좌가 없어 보내지 않은 가맹점: %(names)s") % {
+                    "names": ", ".join(f"{name} ({code})" for code, name in file.missing)}, messages.WARNING)
+            self.message_user(request, _("이체 파일: %(n)d건, %(total)s. 해당 정산을 전송으로 바꿨습니다.") % {
+                "n": file.rows, "total": won(file.total)}, messages.SUCCESS)
+            response = HttpResponse(file.content, content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+            return response
+        pending = Settlement.objects.filter(status="calculated", pay_on__lte=pay_on)
+        missing = (Merchant.objects.filter(settlements__in=pending, bank_account__isnull=True).distinct()
+                   .order_by("code"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": _("은행 이체 파일"), "pay_on": pay_on,
+                   "pending": pending.filter(merchant__bank_account__isnull=False).aggregate(
+                       n=Count("id"), total=Sum("amount_due")),
+                   "missing": missing[:200]}
+        return TemplateResponse(request, "admin/vouchers/settlement/transfer_file.html", context)
+
+
+class BankAccountForm(ServiceForm):
+    """The account number is never shown back: a change form asks for a new one (blank keeps it)."""
+
+    account_number = forms.CharField(label=_("계좌번호"), max_length=30, required=False,
+                                     help_text=_("숫자와 - 만. 바꾸지 않으려면 비워 두세요."))
+
+    class Meta:
+        model = MerchantBankAccount
+        fields = ("merchant", "bank_code", "bank_name", "holder")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["merchant"].disabled = True
+            self.fields["account_number"].help_text = _("현재 %(masked)s. 바꿀 때만 새 계좌번호를 입력하세요.") % {
+                "masked": self.instance.masked}
+        else:
+            self.fields["account_number"].required = True
+        self.initial["account_number"] = ""
+
+    def run_service(self, data):
+        number = data.get("account_number") or (self.instance.account_number if self.instance.pk else "")
+        merchant = data["merchant"] if not self.instance.pk else self.instance.merchant
+        return services.set_merchant_bank_account(merchant_id=merchant.pk, bank_code=data["bank_code"],
+                                                  bank_name=data["bank_name"], account_number=number,
+                                                  holder=data["holder"], actor=self.user)
+
+    def _post_clean(self):
+        # the model's own validation would run on an instance whose number the form never holds
+        if self.errors:
+            return
+        try:
+            result = self.run_service(self.cleaned_data)
+        except ServiceError as exc:
+            add_service_error(self, exc)
+            return
+        self.instance = result
+
+
+@admin.register(MerchantBankAccount)
+class MerchantBankAccountAdmin(ServiceFormAdmin):
+    """Where each merchant's settlements are paid, shown masked; changed through the service (one
+    event on the merchant each, with the masked number)."""
+
+    form = BankAccountForm
+    list_display = ("merchant", "bank_name", "bank_code", "masked_number", "holder", "updated_at")
+    list_select_related = ("merchant",)
+    search_fields = ("=merchant__code", "=merchant__business_number", "merchant__name", "holder")
+    raw_id_fields = ("merchant",)
+
+    def get_fields(self, request, obj=None):
+        return ("merchant", "bank_code", "bank_name", "account_number", "holder")
+
+    @admin.display(description=_("계좌번호"))
+    def masked_number(self, obj):
+        return obj.masked
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # settlements are paid to it: change it instead

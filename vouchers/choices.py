@@ -126,6 +126,17 @@ class EventKind(models.TextChoices):
     NOTES_EXCHANGED = "notes_exchanged", _("지류 상품권 환전")
     EXCHANGE_CAP_CHANGED = "exchange_cap_changed", _("가맹점 월 환전 한도 변경")
     BALANCE_REFUNDED = "balance_refunded", _("잔액 환불")
+    SETTLEMENT_RECALCULATED = "settlement_recalculated", _("정산 다시 계산")
+    SETTLEMENT_SENT = "settlement_sent", _("정산 이체 파일 전송")
+    SETTLEMENT_PAID = "settlement_paid", _("정산 입금 확인")
+    BANK_ACCOUNT_CHANGED = "bank_account_changed", _("가맹점 정산 계좌 변경")
+
+
+class SettlementStatus(models.TextChoices):
+    """A daily settlement moves forward only: calculated → sent (in a bank transfer file) → paid."""
+    CALCULATED = "calculated", _("계산됨")
+    SENT = "sent", _("이체 파일 전송")
+    PAID = "paid", _("입금 완료")
 
 
 class PayCodeStatus(models.TextChoices):

@@ -36,6 +36,8 @@ class Code(StrEnum):
     INVALID_ROLE = "invalid_role"
     INVALID_SERIALS = "invalid_serials"  # an exchange's or a balance refund's serials: shape, size, duplicates
     INVALID_EXCHANGE_CAP = "invalid_exchange_cap"
+    INVALID_DATE = "invalid_date"  # a settlement day: YYYY-MM-DD
+    INVALID_BANK_ACCOUNT = "invalid_bank_account"
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -70,6 +72,7 @@ class Code(StrEnum):
     MEMBER_IS_OWNER = "member_is_owner"  # an owner cannot switch off their own account
     REFUND_THRESHOLD_NOT_MET = "refund_threshold_not_met"  # balance refund: less than the policy's share used
     NOTHING_TO_REFUND = "nothing_to_refund"  # balance refund: no unspent (unexpired, unrefunded) credit or note
+    SETTLEMENT_STATUS_CONFLICT = "settlement_status_conflict"  # calculated → sent → paid, forward only
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
@@ -78,7 +81,7 @@ _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
         Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT,
         Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE, Code.INVALID_SERIALS,
-        Code.INVALID_EXCHANGE_CAP}
+        Code.INVALID_EXCHANGE_CAP, Code.INVALID_DATE, Code.INVALID_BANK_ACCOUNT}
 
 _403 = {Code.NOT_MERCHANT_OWNER}
 
@@ -215,6 +218,15 @@ MESSAGES = {
     "merchant_status_conflict.approve": _("%(status)s 상태의 가맹점은 승인할 수 없습니다."),
     "merchant_status_conflict.suspend": _("%(status)s 상태의 가맹점은 정지할 수 없습니다. 승인된 가맹점만 정지합니다."),
     "merchant_status_conflict.cancel": _("이미 해지된 가맹점입니다."),
+    # daily settlement (정산)
+    "invalid_date": _("날짜는 YYYY-MM-DD 형식의 실제 날짜여야 합니다 (예: 2026-12-01)."),
+    "invalid_date.future": _("아직 끝나지 않은 날(%(day)s)은 정산할 수 없습니다."),
+    "invalid_bank_account.bank_code": _("은행 코드는 숫자 3자리여야 합니다 (예: 011)."),
+    "invalid_bank_account.bank_name": _("은행 이름을 1–%(max)d자로 적어 주세요."),
+    "invalid_bank_account.number": _("계좌번호는 숫자 %(min)d–%(max)d자리여야 합니다 (- 는 넣어도 됩니다)."),
+    "invalid_bank_account.holder": _("예금주를 1–%(max)d자로 적어 주세요."),
+    "settlement_status_conflict": _("정산 상태(%(status)s)에서는 할 수 없는 처리입니다. 정산은 계산 → 전송 → 입금 순서로만 바뀝니다."),
+    "not_found.settlement": _("정산 내역을 찾을 수 없습니다."),
 }
 
 

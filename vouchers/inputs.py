@@ -1,6 +1,7 @@
 """Input cleaners shared by every entry point (API serializers, web forms, admin, seed, benchmark):
 each returns the clean value or raises InvalidInput with the API.md code. They write nothing, so
 serializers and selectors use them without importing services (which re-export them)."""
+import datetime as dt
 import re
 
 from django.conf import settings
@@ -333,3 +334,43 @@ def clean_exchange_cap(value) -> int | None:
         raise refuse("invalid_exchange_cap", on="monthly_exchange_cap")
     return value
 MAX_REFUND_SERIALS = 500  # notes handed in for a balance refund at one counter visit
+# --- daily settlement (정산) ----------------------------------------------------------------------------
+
+_ISO_DATE = re.compile(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+MAX_BANK_NAME = 30
+MAX_HOLDER = 50
+ACCOUNT_DIGITS = (6, 20)
+
+
+def clean_settlement_date(value, *, field: str = "date") -> dt.date:
+    """A settlement day as YYYY-MM-DD (the API's ?date=, the command's argument)."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    text = value if isinstance(value, str) else ""
+    if _ISO_DATE.match(text):
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass
+    raise refuse("invalid_date", on=field)
+
+
+def clean_bank_account(*, bank_code, bank_name, account_number, holder) -> dict:
+    """A merchant's bank account: bank code of 3 digits, a name, 6–20 digits (hyphens kept as typed),
+    a holder; printable text only (it goes into the bank's transfer file)."""
+    code = bank_code.strip() if isinstance(bank_code, str) else ""
+    if not (len(code) == 3 and code.isascii() and code.isdigit()):
+        raise refuse("invalid_bank_account.bank_code", on="bank_code")
+    name = bank_name.strip() if isinstance(bank_name, str) else ""
+    if not 1 <= len(name) <= MAX_BANK_NAME or not name.isprintable() or "," in name:
+        raise refuse("invalid_bank_account.bank_name", on="bank_name", max=MAX_BANK_NAME)
+    number = account_number.strip() if isinstance(account_number, str) else ""
+    digits = number.replace("-", "")
+    low, high = ACCOUNT_DIGITS
+    if not (digits.isascii() and digits.isdigit() and low <= len(digits) <= high) or "--" in number \
+            or number.startswith("-") or number.endswith("-"):
+        raise refuse("invalid_bank_account.number", on="account_number", min=low, max=high)
+    who = holder.strip() if isinstance(holder, str) else ""
+    if not 1 <= len(who) <= MAX_HOLDER or not who.isprintable():
+        raise refuse("invalid_bank_account.holder", on="holder", max=MAX_HOLDER)
+    return {"bank_code": code, "bank_name": name, "account_number": number, "holder": who}

@@ -13,6 +13,7 @@ urlpatterns = [
     # 승인번호: up to 10 digits, leading zeros optional (/merchant/payments/42/ is 0000000042)
     re_path(r"^payments/(?P<number>[0-9]{1,10})/$", views.payment, name="payment"),
     re_path(r"^payments/(?P<number>[0-9]{1,10})/refund/$", views.refund, name="refund"),
+    path("settlements/", views.settlements, name="settlements"),
     path("staff/", views.staff, name="staff"),
     path("staff/<int:member_id>/deactivate/", views.deactivate, name="deactivate"),
     path("poster.pdf", views.poster_pdf, name="poster_pdf"),

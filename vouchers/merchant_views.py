@@ -1,6 +1,6 @@
 """The merchant's own pages (가맹점 페이지, /merchant/): today's payments (updating by themselves),
 taking a payment (CPM), looking one up by 승인번호, refunds (owner), staff accounts (owner), the
-QR poster.
+daily settlements and the bank account they are paid to, masked (owner), the QR poster.
 
 Thin, as the citizen pages: forms read input, `vouchers.services` decides, `vouchers.merchant_web`
 gathers what a page shows and keeps a double submit to one payment or refund. Every page is scoped
@@ -11,6 +11,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -73,11 +74,36 @@ def _day(member) -> dict:
     return {"day": day, "rows": [(p, merchant_web.method_label(p.method)) for p in day.payments]}
 
 
+RECENT_SETTLEMENTS = 3
+SETTLEMENTS_PER_PAGE = 31
+
+
+def _settlement_rows(rows):
+    return [{"s": s, "payments": format_krw(s.payments), "refunds": format_krw(s.refunds),
+             "exchanged": format_krw(s.exchanged), "carried": format_krw(s.carried) if s.carried else "",
+             "amount_due": format_krw(s.amount_due), "carry_out": format_krw(s.carry_out) if s.carry_out else ""}
+            for s in rows]
+
+
 @member_required
 @require_GET
 def today(request, member):
+    recent = []
+    if merchant_web.is_owner(member):
+        recent = _settlement_rows(selectors.settlements_for(request.user)[:RECENT_SETTLEMENTS])
     return render(request, "vouchers/merchant/today.html", _context(member, {**_day(member),
-                                                                              "poll_seconds": POLL_SECONDS}))
+                                                                              "poll_seconds": POLL_SECONDS,
+                                                                              "recent_settlements": recent}))
+
+
+@owner_required
+@require_GET
+def settlements(request, member):
+    """The shop's daily settlements, newest day first, with the bank account they are paid to (masked)."""
+    page = Paginator(selectors.settlements_for(request.user), SETTLEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    account = selectors.merchant_bank_account(member.merchant_id)
+    return render(request, "vouchers/merchant/settlements.html", _context(member, {
+        "page": page, "rows": _settlement_rows(page.object_list), "account": account}))
 
 
 @never_cache

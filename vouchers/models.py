@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -12,7 +12,8 @@ from simple_history.models import HistoricalRecords
 from jinju_portal.money import format_krw
 from vouchers.choices import (Channel, EntryKind, EventKind, ExchangeRefusalReason, Medium, MemberRole,
                               MerchantStatus, NoteStatus, PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout,
-                              PurchaseStatus, RefundPayout, RefundReason, RefundStatus, ReservationStatus)
+                              PurchaseStatus, RefundPayout, RefundReason, RefundStatus, ReservationStatus,
+                              SettlementStatus)
 
 DEFAULT_MONTHLY_LIMIT = 300_000
 
@@ -657,6 +658,9 @@ class Payment(models.Model):
         indexes = [
             # the merchant's day (its pages, the settlement) and a partner's own payments
             models.Index(fields=["merchant", "created_at"], name="payment_merchant_created"),
+            # a day of every merchant (the settlement build, reports): rows are written in time order,
+            # so a BRIN index finds the day's pages for almost nothing on the write path (0017)
+            BrinIndex(fields=["created_at"], name="payment_created_brin", autosummarize=True),
             models.Index(fields=["api_client", "-id"], name="payment_client_id"),
             models.Index(fields=["code_issuer", "-id"], name="payment_code_issuer_id"),
         ]
@@ -695,7 +699,8 @@ class MerchantRefund(models.Model):
                                     condition=~Q(idempotency_key="") & Q(user__isnull=False),
                                     name="merchantrefund_user_idempotency_key_unique"),
         ]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="mrefund_merchant_created"),
+                   BrinIndex(fields=["created_at"], name="mrefund_created_brin", autosummarize=True)]
 
     def __str__(self):
         return format_krw(self.amount)
@@ -724,7 +729,8 @@ class Exchange(models.Model):
         verbose_name = _("지류 환전")
         verbose_name_plural = _("지류 환전")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created")]
+        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created"),
+                   BrinIndex(fields=["created_at"], name="exchange_created_brin", autosummarize=True)]
         constraints = [
             models.CheckConstraint(condition=Q(amount=0) | Q(accepted_count__gt=0), name="exchange_amount_has_notes"),
         ]
@@ -800,6 +806,8 @@ class VoucherEvent(models.Model):
                                 on_delete=models.PROTECT, related_name="events")
     exchange = models.ForeignKey(Exchange, verbose_name=_("지류 환전"), null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="events")
+    settlement = models.ForeignKey("Settlement", verbose_name=_("정산"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="events")
     before = models.JSONField(_("변경 전"), default=dict, blank=True)
     after = models.JSONField(_("변경 후"), default=dict, blank=True)
     note = models.TextField(_("메모"), blank=True, default="")
@@ -811,3 +819,118 @@ class VoucherEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} ({self.actor})"
+
+
+class MerchantBankAccount(models.Model):
+    """Where a merchant's settlements are paid. Kept whole (the bank transfer file needs it) and shown
+    masked everywhere else (`masked`: ***-****-1234); staff change it in the admin through
+    services.set_merchant_bank_account, one event each (the event keeps the masked number only)."""
+
+    merchant = models.OneToOneField(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                    related_name="bank_account")
+    bank_code = models.CharField(_("은행 코드"), max_length=3, help_text=_("금융결제원 은행 코드 3자리 (예: 011 농협은행)"))
+    bank_name = models.CharField(_("은행"), max_length=30)
+    account_number = models.CharField(_("계좌번호"), max_length=30, help_text=_("숫자와 - 만"))
+    holder = models.CharField(_("예금주"), max_length=50)
+    updated_at = models.DateTimeField(_("변경일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("가맹점 정산 계좌")
+        verbose_name_plural = _("가맹점 정산 계좌")
+        ordering = ["merchant"]
+
+    @property
+    def masked(self) -> str:
+        from vouchers.rules import mask_account
+
+        return mask_account(self.account_number)
+
+    def __str__(self):
+        return f"{self.bank_name} {self.masked} ({self.holder})"
+
+
+class Settlement(models.Model):
+    """What the city owes a merchant for one day (정산), paid on `pay_on`, the next business day
+    (DESIGN.md invariant 4b: one row per merchant and day, UNIQUE).
+
+    `payments`, `refunds` and `exchanged` are the sums this settlement pays for: the day's rows and
+    any row of an earlier day that arrived after that day had been built (services/settlements.py
+    explains how: the rows it covers are those of the merchant with a day up to `date` and an id up
+    to the `*_hwm` marks, less what the settlement before it covered, `base_*`). `carried` is a
+    negative balance brought forward from the settlement before; a negative total is never sent as a
+    negative transfer: `amount_due` is then 0 and `carry_out` takes it to the next settlement.
+    Built and rebuilt only while `calculated`; once `sent` (the bank transfer file was produced) or
+    `paid` (the bank confirmed), never changed."""
+
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                 related_name="settlements", db_index=False)
+    date = models.DateField(_("정산일 (거래일)"))
+    payments = models.PositiveBigIntegerField(_("모바일 결제액"), default=0)
+    refunds = models.PositiveBigIntegerField(_("환불액"), default=0)
+    exchanged = models.PositiveBigIntegerField(_("지류 환전액"), default=0)
+    carried = models.BigIntegerField(_("전 정산에서 넘어온 차감액"), default=0)
+    amount_due = models.PositiveBigIntegerField(_("지급액"), default=0)
+    carry_out = models.BigIntegerField(_("다음 정산으로 넘기는 차감액"), default=0)
+    pay_on = models.DateField(_("지급일"))
+    status = models.CharField(_("상태"), max_length=12, choices=SettlementStatus.choices,
+                              default=SettlementStatus.CALCULATED)
+    base_date = models.DateField(_("앞 정산의 거래일"), null=True, blank=True, editable=False)
+    base_payment_id = models.BigIntegerField(default=0, editable=False)
+    base_refund_id = models.BigIntegerField(default=0, editable=False)
+    base_exchange_id = models.BigIntegerField(default=0, editable=False)
+    payment_hwm = models.BigIntegerField(default=0, editable=False)
+    refund_hwm = models.BigIntegerField(default=0, editable=False)
+    exchange_hwm = models.BigIntegerField(default=0, editable=False)
+    calculated_at = models.DateTimeField(_("계산일시"), default=timezone.now)
+    sent_at = models.DateTimeField(_("이체 파일 전송일시"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("입금 확인일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("가맹점 정산")
+        verbose_name_plural = _("가맹점 정산")
+        ordering = ["-date", "merchant_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "date"], name="settlement_merchant_date_unique"),
+            models.CheckConstraint(condition=Q(status__in=SettlementStatus.values), name="settlement_status_known"),
+            models.CheckConstraint(
+                condition=Q(amount_due=F("payments") - F("refunds") + F("exchanged") + F("carried") - F("carry_out")),
+                name="settlement_amount_due_adds_up"),
+            models.CheckConstraint(condition=Q(carried__lte=0, carry_out__lte=0), name="settlement_carry_negative"),
+            models.CheckConstraint(condition=Q(amount_due=0) | Q(carry_out=0), name="settlement_due_or_carry"),
+            models.CheckConstraint(condition=Q(pay_on__gt=F("date")), name="settlement_pay_on_after_date"),
+            models.CheckConstraint(
+                condition=Q(status=SettlementStatus.CALCULATED, sent_at__isnull=True, paid_at__isnull=True)
+                | Q(status=SettlementStatus.SENT, sent_at__isnull=False, paid_at__isnull=True)
+                | Q(status=SettlementStatus.PAID, sent_at__isnull=False, paid_at__isnull=False),
+                name="settlement_status_times"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "pay_on"], name="settlement_status_pay_on"),
+            models.Index(fields=["date", "status"], name="settlement_date_status"),
+        ]
+
+    @property
+    def total(self) -> int:
+        return self.payments - self.refunds + self.exchanged + self.carried
+
+    def __str__(self):
+        return f"{self.merchant_id} {self.date} {format_krw(self.amount_due)} ({self.get_status_display()})"
+
+
+class SettlementCursor(models.Model):
+    """How far a merchant's settlements reach: every row of the merchant with a day up to `date` and
+    ids up to the marks is in one of its settlements (or there was none). The next settlement starts
+    here. Written only by services.build_settlements."""
+
+    # no foreign-key constraint: the nightly build moves 7,000 of these, and a checked key costs each
+    # row a lookup of its merchant (merchants are never deleted; a settlement's own key is checked)
+    merchant = models.OneToOneField(Merchant, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                    related_name="+")
+    date = models.DateField()
+    payment_hwm = models.BigIntegerField(default=0)
+    refund_hwm = models.BigIntegerField(default=0)
+    exchange_hwm = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("정산 진행 위치")
+        verbose_name_plural = _("정산 진행 위치")

@@ -6,6 +6,7 @@ on inputs. Services gather the figures (under their locks) and ask; selectors ga
 figures without locks and ask the same question.
 """
 import calendar
+import functools
 import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
@@ -405,3 +406,45 @@ def balance_refusal(figures) -> str | None:
     if any(f.refusal == "refund_threshold_not_met" for f in figures):
         return "refund_threshold_not_met"
     return "nothing_to_refund"
+# --- daily settlement (정산) ----------------------------------------------------------------------------
+
+SETTLEMENT_STATUS_FORWARD = {"calculated": "sent", "sent": "paid"}  # forward only, one step at a time
+
+
+@functools.cache
+def _korean_holidays(year: int) -> frozenset:
+    import holidays
+
+    return frozenset(holidays.country_holidays("KR", years=year))
+
+
+def is_business_day(day: dt.date) -> bool:
+    """A bank business day in Korea: not a Saturday, a Sunday or a public holiday (the `holidays`
+    package's calendar, with its substitute holidays and the lunar ones: 설날, 추석)."""
+    return day.weekday() < 5 and day not in _korean_holidays(day.year)
+
+
+def next_business_day(day: dt.date) -> dt.date:
+    """The first business day after `day`: a settlement's pay-on date."""
+    out = day + dt.timedelta(days=1)
+    while not is_business_day(out):
+        out += dt.timedelta(days=1)
+    return out
+
+
+def settlement_split(*, payments: int, refunds: int, exchanged: int, carried: int) -> tuple[int, int]:
+    """(amount_due, carry_out) of a settlement: what is transferred, and the negative rest taken to
+    the next settlement. A day whose refunds exceed its payments is never a negative transfer."""
+    total = payments - refunds + exchanged + carried
+    return (total, 0) if total >= 0 else (0, total)
+
+
+def mask_account(number: str) -> str:
+    """An account number as pages, the admin and the API show it: the last 4 digits only."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return "***-****-" + digits[-4:] if digits else ""
+
+
+def transfer_memo(day: dt.date) -> str:
+    """What the merchant's bankbook shows for a settlement (at most 20 characters in Korean banks)."""
+    return f"진주사랑 {day:%m/%d} 정산"

@@ -16,9 +16,8 @@ from jinju_portal.models import Role
 from vouchers import months, rules
 from vouchers.choices import EntryKind, Medium, MerchantStatus, NoteStatus, PurchaseStatus
 from vouchers.models import (DEFAULT_MONTHLY_LIMIT, Citizen, Exchange, IssuancePlan, LimitPolicy, Merchant,
-                             MerchantCategory, MerchantMember, MerchantRefund, MonthlyUsage, PayCode, Payment,
-                             PaymentRefund, Purchase,
-                             Tranche, Wallet, WalletEntry)
+                             MerchantBankAccount, MerchantCategory, MerchantMember, MerchantRefund, MonthlyUsage,
+                             PayCode, Payment, PaymentRefund, Purchase, Settlement, Tranche, Wallet, WalletEntry)
 
 
 @dataclass(frozen=True)
@@ -567,3 +566,24 @@ def web_balance_refunds(*, user, idempotency_key: str):
         return []
     return list(PaymentRefund.objects.filter(user=user, idempotency_key=idempotency_key,
                                              reason="balance_refund").select_related("purchase").order_by("id"))
+# --- daily settlement (정산) ----------------------------------------------------------------------------
+
+def settlements_for(actor, *, date=None):
+    """The settlements an actor may read, newest day first: city staff all of them, a merchant's POS
+    key or a member's account its own merchant's, anyone else none. `date` narrows to one day."""
+    rows = Settlement.objects.select_related("merchant").order_by("-date", "merchant__code")
+    if date is not None:
+        rows = rows.filter(date=date)
+    if actors.is_staff(actor):
+        return rows
+    client = actors.client_of(actor)
+    if client is not None:
+        merchant = pos_merchant(client) if client.role == Role.MERCHANT_POS else None
+    else:
+        member = member_of(actor)
+        merchant = member.merchant if member is not None else None
+    return rows.filter(merchant=merchant) if merchant is not None else rows.none()
+
+
+def merchant_bank_account(merchant_id) -> MerchantBankAccount | None:
+    return MerchantBankAccount.objects.filter(merchant_id=merchant_id).first()

@@ -53,3 +53,17 @@ def retry_pending_refunds():
     from vouchers import services
 
     return services.retry_pending_refunds()
+
+
+@shared_task(name="vouchers.tasks.build_settlements")
+def build_settlements(date=None):
+    """Yesterday's settlements (Asia/Seoul) by default; idempotent, safe to run late or twice."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from vouchers import services
+
+    day = date or (timezone.localdate() - dt.timedelta(days=1)).isoformat()
+    result = services.build_settlements(date=day)
+    return {"date": result.date.isoformat(), "created": result.created, "recalculated": result.recalculated}

@@ -40,7 +40,7 @@ def test_an_empty_day_says_so_and_settlements_are_one_honest_sentence(as_cashier
     text = as_cashier.get("/merchant/").content.decode()
     assert "오늘은 아직 결제가 없습니다." in text
     section = text.split('id="settlements-title"')[1].split("</section>")[0]
-    assert section.count("<p") == 1 and "정산 기능이 만들어지면" in section
+    assert section.count("<p") == 1 and "대표(점주) 계정으로 볼 수 있습니다" in section  # the owner's page
 
 
 @pytest.mark.django_db

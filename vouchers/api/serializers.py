@@ -366,3 +366,16 @@ class BalanceRefundSerializer(serializers.Serializer):
     amount_paid_back = serializers.IntegerField(help_text="KRW paid back, summed over the purchases")
     paid_by_agent = serializers.IntegerField(help_text="the part of amount_paid_back the caller pays out now")
     purchases = BalanceRefundLineSerializer(many=True, help_text="one line per purchase refunded")
+class SettlementSerializer(serializers.Serializer):
+    """A merchant's daily settlement (API.md): amount_due = payments − refunds + exchanged + carried,
+    never negative; a negative rest is carry_out, taken into the next settlement's carried."""
+    merchant = serializers.CharField(source="merchant.code", help_text="the merchant's code")
+    date = serializers.DateField(help_text="the day settled (Asia/Seoul)")
+    payments = serializers.IntegerField(help_text="mobile payments received (KRW)")
+    refunds = serializers.IntegerField(help_text="refunds given back (positive, KRW)")
+    exchanged = serializers.IntegerField(help_text="paper vouchers exchanged (KRW)")
+    carried = serializers.IntegerField(help_text="negative balance brought from the settlement before (<= 0)")
+    amount_due = serializers.IntegerField(help_text="transferred to the merchant's bank account (>= 0)")
+    carry_out = serializers.IntegerField(help_text="negative rest taken to the next settlement (<= 0)")
+    pay_on = serializers.DateField(help_text="the next business day (weekends and Korean public holidays skipped)")
+    status = serializers.CharField(help_text="calculated | sent | paid")

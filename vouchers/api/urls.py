@@ -27,5 +27,6 @@ urlpatterns = [
     path("exchanges/", views.ExchangeCreateView.as_view(), name="exchange-create"),
     re_path(rf"^exchanges/{ID}/$", views.ExchangeDetailView.as_view(), name="exchange-detail"),
     path("balance-refunds/", views.BalanceRefundView.as_view(), name="balance-refund-create"),
+    path("settlements/", views.SettlementListView.as_view(), name="settlement-list"),
     *router.urls,
 ]

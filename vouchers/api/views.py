@@ -434,3 +434,23 @@ class BalanceRefundView(APIView):
         else:
             result = services.refund_balance(buyer_ci=data["buyer_ci"], actor=api_client(request), idempotency_key=key)
         return Response(s.BalanceRefundSerializer(result).data, status=status.HTTP_201_CREATED)
+# --- daily settlements (정산) -------------------------------------------------------------------------
+
+SettlementReader = HasRole("merchant_pos", "staff")
+
+
+@extend_schema(
+    tags=["vouchers"], summary="Daily merchant settlements: a merchant's POS its own, staff all (newest day first)",
+    parameters=[OpenApiParameter("date", str, description="YYYY-MM-DD (Asia/Seoul): one day only")],
+    responses={200: s.SettlementSerializer(many=True),
+               **error_responses(s400=documented(Code.INVALID_DATE), s401=True, s403=True, s404=True, s429=True)},
+)
+class SettlementListView(generics.ListAPIView):
+    permission_classes = [SettlementReader]
+    serializer_class = s.SettlementSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("date")
+        day = None if raw is None else inputs.clean_settlement_date(raw)
+        return selectors.settlements_for(api_client(self.request), date=day)

@@ -19,6 +19,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
     exchanges      paper exchange (환전) at the bank counter; the merchant's monthly exchange cap
     balance_refunds the unspent rest of a mostly used purchase back to the citizen (잔액 환불)
+    settlements    daily settlement (정산): build a day, the bank transfer file, paid; bank accounts
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -80,3 +81,10 @@ from vouchers.services.balance_refunds import (BalanceRefund, RefundedPurchase, 
                                                refund_paper_balance, refund_web_balance)
 
 __all__ += ["BalanceRefund", "RefundedPurchase", "refund_balance", "refund_paper_balance", "refund_web_balance"]
+# daily settlement (정산) to the merchants' bank accounts (services/settlements.py)
+from vouchers.services.settlements import (BuildResult, TransferFile, build_settlements,  # noqa: E402
+                                           mark_settlements_paid, produce_transfer_file,
+                                           set_merchant_bank_account)
+
+__all__ += ["BuildResult", "TransferFile", "build_settlements", "mark_settlements_paid", "produce_transfer_file",
+            "set_merchant_bank_account"]
