@@ -802,3 +802,11 @@ class MerchantMemberAdmin(ReadOnlyAdmin):
             services.deactivate_member(member_id=member_id, actor=request.user)
             done += 1
         self.message_user(request, _("가맹점 계정 %(n)d개의 사용을 중지했습니다.") % {"n": done}, messages.SUCCESS)
+
+
+# --- cash-out (깡) signals: the queue and its actions live in vouchers/fraud_admin.py -------------------
+
+from vouchers.fraud_admin import FraudSignalAdmin  # noqa: E402
+from vouchers.models import FraudSignal  # noqa: E402
+
+admin.site.register(FraudSignal, FraudSignalAdmin)

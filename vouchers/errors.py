@@ -34,6 +34,7 @@ class Code(StrEnum):
     INVALID_USERNAME = "invalid_username"  # a merchant's staff account: shape, or already taken
     INVALID_PASSWORD = "invalid_password"  # Django's password validators said no
     INVALID_ROLE = "invalid_role"
+    INVALID_FINE = "invalid_fine"  # a cash-out fine outside the law's bounds
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -66,6 +67,7 @@ class Code(StrEnum):
     NOT_MERCHANT_OWNER = "not_merchant_owner"
     MERCHANT_HAS_OWNER = "merchant_has_owner"
     MEMBER_IS_OWNER = "member_is_owner"  # an owner cannot switch off their own account
+    FRAUD_SIGNAL_DECIDED = "fraud_signal_decided"  # another clerk acted on the signal first
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
@@ -73,7 +75,7 @@ _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.
         Code.INVALID_QUOTA, Code.INVALID_DISCOUNT_RATE, Code.INVALID_PERIOD, Code.INVALID_SCHEDULE,
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
         Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT,
-        Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE}
+        Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE, Code.INVALID_FINE}
 
 _403 = {Code.NOT_MERCHANT_OWNER}
 
@@ -190,6 +192,12 @@ MESSAGES = {
     "merchant_status_conflict.approve": _("%(status)s 상태의 가맹점은 승인할 수 없습니다."),
     "merchant_status_conflict.suspend": _("%(status)s 상태의 가맹점은 정지할 수 없습니다. 승인된 가맹점만 정지합니다."),
     "merchant_status_conflict.cancel": _("이미 해지된 가맹점입니다."),
+    # cash-out (깡) signals
+    "not_found.fraud_signal": _("깡 의심 신호를 찾을 수 없습니다."),
+    "fraud_signal_decided": _("이미 처리된 신호입니다 (%(status)s, %(actor)s, %(at)s). 목록을 새로 고쳐 확인해 주세요."),
+    "invalid_fine": _("과태료는 원 단위 정수로 적어 주세요."),
+    "invalid_fine.first_offence": _("첫 위반의 과태료는 %(first)s입니다."),
+    "invalid_fine.range": _("과태료는 %(least)s 이상 %(most)s 이하로 정해 주세요."),
 }
 
 

@@ -18,6 +18,10 @@ Merchants' own changes (services/merchants.py) lock the merchant, then its categ
 made excluded while a clerk approves one of its merchants is seen by one or the other); a category
 change locks the category alone. Adding or switching off a merchant's account (services/members.py)
 locks the merchant, then the member row. Neither is taken together with the three above.
+
+An action on a cash-out signal (services/fraud.py) locks the signal, then its merchant (the merchant
+services' own lock, or the fine's count of earlier fines); the scan takes an advisory lock of its own
+and locks no signal row (its upsert skips decided ones).
 """
 from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, Payment, Tranche, Wallet
 

@@ -53,3 +53,11 @@ def retry_pending_refunds():
     from vouchers import services
 
     return services.retry_pending_refunds()
+
+
+@shared_task(name="vouchers.tasks.scan_cash_out")
+def scan_cash_out():
+    """Nightly after the settlement build: yesterday's month, idempotent (a rerun refreshes open signals)."""
+    from vouchers import services
+
+    return services.scan_cash_out().as_dict()

@@ -17,6 +17,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     merchants      merchants (가맹점): register, approve, suspend, cancel, update; their categories
     payments       paying merchants: pay codes (CPM), the shop's QR (MPM), the merchant's refunds
     members        a merchant's own sign-ins: the owner (created by staff) and its cashiers
+    fraud          cash-out (깡) signals: the nightly scan, and dismiss / warn / suspend / cancel / fine
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -68,3 +69,10 @@ __all__ = [
 from vouchers.services.merchants import ImportedRow, import_merchants, preview_merchant_import  # noqa: E402
 
 __all__ += ["ImportedRow", "import_merchants", "preview_merchant_import"]
+
+# cash-out (상품권 깡) signals: the nightly scan and staff's actions on them (services/fraud.py)
+from vouchers.services.fraud import (ScanResult, cancel_signal, dismiss_signal, fine_signal, prior_fines,  # noqa: E402
+                                     scan_cash_out, suspend_signal, warn_signal)
+
+__all__ += ["ScanResult", "cancel_signal", "dismiss_signal", "fine_signal", "prior_fines", "scan_cash_out",
+            "suspend_signal", "warn_signal"]
