@@ -296,7 +296,7 @@ FINE_MAX = 20_000_000
 
 @dataclass(frozen=True)
 class FraudThresholds:
-    """The scan's thresholds (the VOUCHERS_FRAUD settings, documented in jinju_portal/settings.py)."""
+    """The scan's thresholds (the fraud settings, documented in jinju_portal/settings.py)."""
     min_amount: int = 1_000_000  # a merchant's month below this never raises the three amount rules
     spike_ratio: float = 3.0  # the month against the trailing 3-month average
     category_ratio: float = 5.0  # the month against its category's median (merchants that exchanged)

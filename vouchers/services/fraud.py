@@ -36,7 +36,7 @@ SCORE_MAX = 9_999_999  # the column holds 12 digits with 2 decimals; a ratio ove
 
 
 def thresholds() -> rules.FraudThresholds:
-    """The scan's thresholds as configured (the VOUCHERS_FRAUD settings in jinju_portal/settings.py)."""
+    """The scan's thresholds as configured (the fraud settings in jinju_portal/settings.py)."""
     return rules.FraudThresholds(
         min_amount=settings.VOUCHERS_FRAUD_MIN_AMOUNT, spike_ratio=settings.VOUCHERS_FRAUD_SPIKE_RATIO,
         category_ratio=settings.VOUCHERS_FRAUD_CATEGORY_RATIO,
