@@ -302,7 +302,7 @@ VOUCHERS_FRAUD_RING_DAYS = env.int("VOUCHERS_FRAUD_RING_DAYS", default=3)
 VOUCHERS_FRAUD_RING_MIN_BUYERS = env.int("VOUCHERS_FRAUD_RING_MIN_BUYERS", default=10)
 VOUCHERS_FRAUD_RING_MIN_NOTES = env.int("VOUCHERS_FRAUD_RING_MIN_NOTES", default=5)
 # A buyer at the monthly limit in this many months running (the scanned one included), at least
-# LIMIT_SHARE of whose notes exchanged in the month came back through one merchant.
+# LIMIT_SHARE of the paper they bought in the scanned month came back through one merchant.
 VOUCHERS_FRAUD_LIMIT_MONTHS = env.int("VOUCHERS_FRAUD_LIMIT_MONTHS", default=3)
 VOUCHERS_FRAUD_LIMIT_SHARE = env.float("VOUCHERS_FRAUD_LIMIT_SHARE", default=0.8)
 # Refused serials (already redeemed or unknown) in a month at one merchant that raise a signal.

@@ -84,7 +84,8 @@ FIGURE_LABELS = {
     "median_of_longest_hours": _("구매자별 최장 시간의 중앙값"), "citizen_ids": _("구매자 번호"),
     "threshold_buyers": _("기준 구매자 수"), "threshold_notes_per_buyer": _("구매자당 기준 매수"),
     "months_at_limit": _("한도까지 산 달 수"), "months": _("대상 달"),
-    "purchased_in_those_months": _("그 달들의 구매액(원)"), "refusals": _("거절 건수"),
+    "purchased_in_those_months": _("그 달들의 구매액(원)"), "paper_bought_this_month": _("이달 지류 구매액(원)"),
+    "share_of_bought": _("이달 산 지류 중 이 가맹점 비율"), "refusals": _("거절 건수"),
     "already_redeemed": _("이미 환전됨"), "unknown": _("없는 일련번호"), "serials": _("일련번호(앞 20개)"),
     "first_at": _("처음"), "last_at": _("마지막"), "threshold_refusals": _("기준 건수"),
 }

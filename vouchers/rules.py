@@ -310,7 +310,7 @@ class FraudThresholds:
     ring_min_buyers: int = 10
     ring_min_notes: int = 5  # a buyer with fewer notes this month is not counted in a ring
     limit_months: int = 3  # at the monthly limit in this month and the months before, this many in all
-    limit_share: float = 0.8  # of that buyer's notes exchanged this month, at one merchant
+    limit_share: float = 0.8  # of the paper that buyer bought this month, exchanged at one merchant
     refusal_min: int = 1  # refused serials (already redeemed, unknown) in a month at one merchant
     evidence_ids: int = 1_000  # ids kept per list on a signal (the counts are always whole)
 
@@ -346,7 +346,7 @@ def fraud_score(rule: str, figures: dict, t: FraudThresholds) -> float:
     if rule == "buyer_ring":
         return ratio(figures["buyers"], t.ring_min_buyers)
     if rule == "limit_buyer":
-        return ratio(figures["share"], t.limit_share)
+        return ratio(figures["share_of_bought"], t.limit_share)
     if rule == "refused_serial":
         return ratio(figures["refusals"], t.refusal_min)
     raise ValueError(f"unknown fraud rule {rule!r}")

@@ -223,7 +223,8 @@ def test_buyers_at_the_monthly_limit_every_month_whose_notes_come_back_through_o
     [signal] = signals(FraudRule.LIMIT_BUYER)
     assert signal.merchant == collector and signal.citizen == regular
     assert signal.evidence["months_at_limit"] == 3 and signal.evidence["months"] == ["2027-03", "2027-02", "2027-01"]
-    assert signal.evidence["share"] == pytest.approx(0.9)
+    assert signal.evidence["share_of_bought"] == pytest.approx(0.9)
+    assert signal.evidence["paper_bought_this_month"] == 300_000
     assert signals() == [signal]
 
 

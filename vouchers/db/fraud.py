@@ -153,16 +153,22 @@ SELECT p.merchant_id, count(*) AS buyers, sum(p.notes) AS notes, sum(p.amount) A
 HAVING count(*) >= %(ring_min_buyers)s
 """
 
-# limit_buyer: a buyer at the monthly limit in each of the months, most of whose notes went to one merchant
+# limit_buyer: a buyer at the monthly limit in each of the months, most of whose paper bought this month
+# came back through one merchant (against what was bought, not what came back so far: a buyer whose other
+# notes are still in their wallet at the month's end is not "most at one merchant")
 LIMIT_BUYER = f"""
-SELECT {PAIR_COLUMNS}, u.months, u.purchased
+SELECT {PAIR_COLUMNS}, u.months, u.purchased, u.paper_this_month
   FROM fraud_pairs p
   JOIN fraud_buyers b ON b.citizen_id = p.citizen_id
   JOIN LATERAL (
-        SELECT count(*) AS months, sum(purchased) AS purchased FROM vouchers_monthlyusage mu
-         WHERE mu.citizen_id = p.citizen_id AND mu.month = ANY(%(limit_months)s) AND mu.purchased >= mu.monthly_limit
+        SELECT count(*) FILTER (WHERE mu.purchased >= mu.monthly_limit) AS months,
+               sum(mu.purchased) AS purchased,
+               coalesce(sum(mu.paper_purchased) FILTER (WHERE mu.month = %(month)s), 0) AS paper_this_month
+          FROM vouchers_monthlyusage mu
+         WHERE mu.citizen_id = p.citizen_id AND mu.month = ANY(%(limit_months)s)
        ) u ON true
- WHERE p.amount >= %(limit_share)s * b.amount AND u.months = %(limit_month_count)s
+ WHERE u.months = %(limit_month_count)s AND u.paper_this_month > 0
+   AND p.amount >= %(limit_share)s * u.paper_this_month
 """
 
 REFUSALS = """

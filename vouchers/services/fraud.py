@@ -111,7 +111,7 @@ def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
     if end <= start:
         return result
     params = {
-        "start": start, "end": end, "t1": months.month_start(months.add_months(month, -3)),
+        "month": month, "start": start, "end": end, "t1": months.month_start(months.add_months(month, -3)),
         "t2": months.month_start(months.add_months(month, -2)), "t3": months.month_start(months.add_months(month, -1)),
         "cap_months": rules.EXCHANGE_CAP_MONTHS, "ids": t.evidence_ids,
         "min_amount": t.min_amount, "spike_ratio": t.spike_ratio, "category_ratio": t.category_ratio,
@@ -176,7 +176,9 @@ def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
         for r in timed("limit_buyer", lambda: sql.fetch(cur, sql.LIMIT_BUYER, params)):
             pairs.append((FraudRule.LIMIT_BUYER, r, {
                 **_pair_figures(r), "months_at_limit": r["months"], "months": params["limit_months"],
-                "purchased_in_those_months": int(r["purchased"]), "threshold_share": t.limit_share}))
+                "purchased_in_those_months": int(r["purchased"]), "paper_bought_this_month": int(r["paper_this_month"]),
+                "share_of_bought": round(float(r["amount"]) / float(r["paper_this_month"]), 4),
+                "threshold_share": t.limit_share}))
         rings = timed("buyer_ring", lambda: sql.fetch(cur, sql.BUYER_RING, params))
         wanted = {(r["citizen_id"], r["merchant_id"]) for _, r, _ in pairs}
         for ring in rings:
