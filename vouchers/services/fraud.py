@@ -16,6 +16,7 @@ for illegal exchange); a fine is 6,000,000 KRW for a merchant's first and at mos
 """
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from vouchers.models import FraudAction, FraudSignal
 from vouchers.services import events
 from vouchers.services.merchants import cancel_merchant, suspend_merchant
 
+ID_LISTS = ("purchase_ids", "note_ids", "exchange_ids", "refusal_ids")
 SCORE_MAX = 9_999_999  # the column holds 12 digits with 2 decimals; a ratio over a zero average is capped here
 
 
@@ -97,9 +99,8 @@ def _pair_figures(row) -> dict:
 
 @transaction.atomic
 def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
-    """Scan one Seoul month (default: yesterday's) up to `now` and write its signals."""
-    import time
-
+    """Scan one Seoul month (default: yesterday's) up to `now` and write its signals. `actor` is None
+    for the nightly job (the signals are the scan's, not a person's)."""
     now = clock.now_or(now)
     month = month or default_month(now)
     if not months.is_month(month):
@@ -217,10 +218,8 @@ def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
         for rule, merchant_id, citizen_id, figures, ids in signals:
             score = min(rules.fraud_score(rule, figures, t), SCORE_MAX)
             rows.append({"rule": str(rule), "merchant_id": merchant_id, "citizen_id": citizen_id,
-                         "severity": rules.fraud_severity(rule, score), "score": round(score, 2),
-                         "evidence": figures, "purchase_ids": list(ids.get("purchase_ids") or []),
-                         "note_ids": list(ids.get("note_ids") or []), "exchange_ids": list(ids.get("exchange_ids") or []),
-                         "refusal_ids": list(ids.get("refusal_ids") or [])})
+                         "severity": rules.fraud_severity(rule, score), "score": round(score, 2), "evidence": figures,
+                         **{name: list(ids.get(name) or []) for name in ID_LISTS}})
             result.by_rule[str(rule)] = result.by_rule.get(str(rule), 0) + 1
         if rows:
             written = timed("upsert", lambda: sql.fetch(cur, sql.UPSERT, {
