@@ -806,7 +806,8 @@ class MerchantMemberAdmin(ReadOnlyAdmin):
 
 # --- cash-out (깡) signals: the queue and its actions live in vouchers/fraud_admin.py -------------------
 
-from vouchers.fraud_admin import FraudSignalAdmin  # noqa: E402
-from vouchers.models import FraudSignal  # noqa: E402
+from vouchers.fraud_admin import FraudActionAdmin, FraudSignalAdmin  # noqa: E402
+from vouchers.models import FraudAction, FraudSignal  # noqa: E402
 
 admin.site.register(FraudSignal, FraudSignalAdmin)
+admin.site.register(FraudAction, FraudActionAdmin)

@@ -306,3 +306,28 @@ class FraudActionForm(forms.Form):
             return inputs.clean_reason(self.cleaned_data["reason"])
         except ServiceError as exc:
             raise forms.ValidationError(exc.detail) from None
+
+
+class FraudActionAdmin(admin.ModelAdmin):
+    """What staff decided, newest first: the register of warnings, suspensions, cancellations and fines
+    (read-only: an action is taken on its signal's page, through its service)."""
+
+    list_display = ("at", "merchant", "action", "fine_display", "actor", "signal", "reason")
+    list_filter = ("action",)
+    list_select_related = ("merchant", "signal")
+    search_fields = ("=merchant__code", "=merchant__business_number", "merchant__name")
+    fields = ("signal", "merchant", "action", "fine_amount", "reason", "actor", "user", "at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("과태료"), ordering="fine_amount")
+    def fine_display(self, obj):
+        return format_krw(obj.fine_amount) if obj.fine_amount else ""

@@ -557,6 +557,8 @@ def test_suspend_and_fine_from_the_admin(admin_client, queue):
     assert "첫 위반의 과태료는 6,000,000원입니다." in page.content.decode()
     admin_client.post(url, {"reason": "첫 위반", "amount": "6000000", "confirm": "yes"})
     assert FraudAction.objects.get(signal=queue["self"]).fine_amount == 6_000_000
+    page = admin_client.get(reverse("admin:vouchers_fraudaction_changelist"))
+    assert page.status_code == 200 and "6,000,000원" in page.content.decode()
 
 
 def test_the_second_clerk_on_the_admin_is_told_who_was_first(admin_client, queue):
