@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from bench.common import psql, spread  # noqa: E402
+from bench.common import spread  # noqa: E402
 
 PROG = "fraud"
 DB_NAME = "jinju_fraudbench"
@@ -58,6 +58,16 @@ PLANTED = {
     "limit_buyer": "5 buyers at the 300,000 limit three months running, 90 % of their notes at one merchant",
     "refused_serial": "3 serials exchanged a second time and 2 serials that do not exist",
 }
+
+
+def psql(sql, db="postgres"):
+    """bench.common.psql, saying what PostgreSQL said when a statement fails."""
+    import subprocess
+
+    try:
+        return common.psql(sql, db)
+    except subprocess.CalledProcessError as exc:
+        sys.exit(f"{PROG}: psql failed: {exc.stderr.strip()}")
 
 
 def month_bounds(month):
@@ -101,7 +111,7 @@ def build(args):
         CREATE SEQUENCE bench_serial;
         -- trailing exchanges as amounts: ten a month per merchant, about what its notes will come to
         INSERT INTO vouchers_exchange (merchant_id, amount, accepted_count, refused_count, idempotency_key, created_at)
-        SELECT m.id, round({args.buyers} * 226500 * 0.85 / {n} / 10 * (0.8 + random() * 0.4) / 10000) * 10000,
+        SELECT m.id, round({args.buyers} * 226500.0 * 0.85 / {n} / 10 * (0.8 + random() * 0.4) / 10000) * 10000,
                0, 0, '', timestamptz '{months.month_start(m0).isoformat()}' + (mo || ' months')::interval
                                                        + (d * 3 || ' days')::interval + interval '10 hours'
           FROM vouchers_merchant m, generate_series(0, 1) mo, generate_series(0, 9) d;

@@ -109,9 +109,7 @@ CREATE TEMPORARY TABLE fraud_pairs ON COMMIT DROP AS
 SELECT citizen_id, merchant_id, count(*) AS notes, sum(amount) AS amount,
        count(*) FILTER (WHERE hours <= %(quick_hours)s) AS quick_notes,
        coalesce(sum(amount) FILTER (WHERE hours <= %(quick_hours)s), 0) AS quick_amount,
-       min(hours) AS min_hours, max(hours) AS max_hours,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours,
-       min(sold_at) AS first_sold_at, max(exchanged_at) AS last_exchanged_at
+       min(hours) AS min_hours, max(hours) AS max_hours
   FROM fraud_month_notes GROUP BY citizen_id, merchant_id;
 CREATE TEMPORARY TABLE fraud_buyers ON COMMIT DROP AS
 SELECT citizen_id, sum(notes) AS notes, sum(amount) AS amount, count(*) AS merchants
@@ -121,7 +119,7 @@ SELECT citizen_id, sum(notes) AS notes, sum(amount) AS amount, count(*) AS merch
 DROP_PAIRS = "DROP TABLE IF EXISTS fraud_pairs; DROP TABLE IF EXISTS fraud_buyers;"
 
 PAIR_COLUMNS = """p.citizen_id, p.merchant_id, p.notes, p.amount, p.quick_notes, p.quick_amount, p.min_hours,
-       p.max_hours, p.median_hours, b.notes AS buyer_notes, b.amount AS buyer_amount, b.merchants AS buyer_merchants"""
+       p.max_hours, b.notes AS buyer_notes, b.amount AS buyer_amount, b.merchants AS buyer_merchants"""
 
 # quick_self_exchange: quick notes of a buyer whose name is the merchant's representative's
 QUICK_SELF = f"""
@@ -157,18 +155,20 @@ HAVING count(*) >= %(ring_min_buyers)s
 # came back through one merchant (against what was bought, not what came back so far: a buyer whose other
 # notes are still in their wallet at the month's end is not "most at one merchant")
 LIMIT_BUYER = f"""
+WITH lim AS (
+    SELECT mu.citizen_id, count(*) FILTER (WHERE mu.purchased >= mu.monthly_limit) AS months,
+           sum(mu.purchased) AS purchased,
+           coalesce(sum(mu.paper_purchased) FILTER (WHERE mu.month = %(month)s), 0) AS paper_this_month
+      FROM vouchers_monthlyusage mu JOIN fraud_buyers b ON b.citizen_id = mu.citizen_id
+     WHERE mu.month = ANY(%(limit_months)s)
+     GROUP BY mu.citizen_id
+    HAVING count(*) FILTER (WHERE mu.purchased >= mu.monthly_limit) = %(limit_month_count)s
+)
 SELECT {PAIR_COLUMNS}, u.months, u.purchased, u.paper_this_month
-  FROM fraud_pairs p
+  FROM lim u
+  JOIN fraud_pairs p ON p.citizen_id = u.citizen_id
   JOIN fraud_buyers b ON b.citizen_id = p.citizen_id
-  JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE mu.purchased >= mu.monthly_limit) AS months,
-               sum(mu.purchased) AS purchased,
-               coalesce(sum(mu.paper_purchased) FILTER (WHERE mu.month = %(month)s), 0) AS paper_this_month
-          FROM vouchers_monthlyusage mu
-         WHERE mu.citizen_id = p.citizen_id AND mu.month = ANY(%(limit_months)s)
-       ) u ON true
- WHERE u.months = %(limit_month_count)s AND u.paper_this_month > 0
-   AND p.amount >= %(limit_share)s * u.paper_this_month
+ WHERE u.paper_this_month > 0 AND p.amount >= %(limit_share)s * u.paper_this_month
 """
 
 REFUSALS = """
@@ -189,7 +189,8 @@ HAVING count(*) >= %(refusal_min)s
 PAIR_IDS = """
 SELECT f.citizen_id, f.merchant_id, (array_agg(f.note_id ORDER BY f.note_id))[1:%(ids)s] AS note_ids,
        (array_agg(DISTINCT f.purchase_id))[1:%(ids)s] AS purchase_ids,
-       (array_agg(DISTINCT f.exchange_id))[1:%(ids)s] AS exchange_ids
+       (array_agg(DISTINCT f.exchange_id))[1:%(ids)s] AS exchange_ids,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY f.hours) AS median_hours
   FROM fraud_month_notes f
   JOIN unnest(%(citizens)s::bigint[], %(merchants)s::bigint[]) AS want(citizen_id, merchant_id)
     ON want.citizen_id = f.citizen_id AND want.merchant_id = f.merchant_id
@@ -215,7 +216,9 @@ ON CONFLICT ON CONSTRAINT fraudsignal_one_per_rule_merchant_buyer_period DO UPDA
 RETURNING s.id, (s.xmax = 0) AS inserted
 """
 
-LOCK = "SELECT pg_advisory_xact_lock(hashtext('vouchers.scan_cash_out'))"
+# One scan at a time; its sorts and hash aggregates over millions of notes get room in memory for this
+# transaction only (the 4 MB default spills them to disk).
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('vouchers.scan_cash_out')); SET LOCAL work_mem = '128MB'"
 
 
 def fetch(cursor, sql, params) -> list[dict]:

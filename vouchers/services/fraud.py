@@ -184,7 +184,7 @@ def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
         wanted = {(r["citizen_id"], r["merchant_id"]) for _, r, _ in pairs}
         for ring in rings:
             wanted.update((c, ring["merchant_id"]) for c in ring["citizens"])
-        pair_ids = {}
+        pair_ids, medians = {}, {}
         if wanted:
             citizens, merchants = zip(*sorted(wanted))
             found = timed("pair_ids", lambda: sql.fetch(cur, sql.PAIR_IDS, {
@@ -192,7 +192,9 @@ def scan_cash_out(*, month=None, now=None, actor=None) -> ScanResult:
             for r in found:
                 pair_ids[(r["citizen_id"], r["merchant_id"])] = {
                     "note_ids": r["note_ids"], "purchase_ids": r["purchase_ids"], "exchange_ids": r["exchange_ids"]}
+                medians[(r["citizen_id"], r["merchant_id"])] = _num(r["median_hours"])
         for rule, r, figures in pairs:
+            figures["median_hours"] = medians.get((r["citizen_id"], r["merchant_id"]))
             signals.append((rule, r["merchant_id"], r["citizen_id"], figures,
                             pair_ids.get((r["citizen_id"], r["merchant_id"]), {})))
         for ring in rings:
