@@ -46,6 +46,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=2),
         "options": {"expires": 20 * HOUR},
     },
+    # vouchers (issue 9): the cash-out (깡) scan, after the 02:00 settlement build (DESIGN.md)
+    "vouchers-scan-cash-out": {
+        "task": "vouchers.tasks.scan_cash_out",
+        "schedule": crontab(minute=30, hour=2),
+        "options": {"expires": 12 * HOUR},
+    },
     "purge-idempotency-keys": {
         "task": "jinju_portal.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=30, hour=4),

@@ -278,3 +278,37 @@ VOUCHERS_SANDBOX_PAYMENTS = env.bool("VOUCHERS_SANDBOX_PAYMENTS") if env.str("VO
 VOUCHERS_PAYMENT_GATEWAY = env.str("VOUCHERS_PAYMENT_GATEWAY", default="")
 # Key of the sandbox's signed server notifications; empty: derived from SECRET_KEY.
 VOUCHERS_SANDBOX_NOTIFY_KEY = env.str("VOUCHERS_SANDBOX_NOTIFY_KEY", default="")
+
+# Cash-out (상품권 깡) scan: vouchers.services.scan_cash_out, nightly at 02:30 (jinju_portal/celery.py).
+# Every threshold is read once here; vouchers.rules.FraudThresholds has the same defaults and says
+# what each means. A month is a Seoul calendar month.
+# The three amount rules skip a merchant whose month of exchanges is below this (KRW).
+VOUCHERS_FRAUD_MIN_AMOUNT = env.int("VOUCHERS_FRAUD_MIN_AMOUNT", default=1_000_000)
+# A month's exchanges at least this many times the merchant's own trailing 3-month average.
+VOUCHERS_FRAUD_SPIKE_RATIO = env.float("VOUCHERS_FRAUD_SPIKE_RATIO", default=3.0)
+# … or this many times the median month of its category's merchants (with at least the minimum of them).
+VOUCHERS_FRAUD_CATEGORY_RATIO = env.float("VOUCHERS_FRAUD_CATEGORY_RATIO", default=5.0)
+VOUCHERS_FRAUD_CATEGORY_MIN_MERCHANTS = env.int("VOUCHERS_FRAUD_CATEGORY_MIN_MERCHANTS", default=5)
+# … or exchanged plus refused over the cap at least this share of rules.monthly_exchange_cap.
+VOUCHERS_FRAUD_REVENUE_SHARE = env.float("VOUCHERS_FRAUD_REVENUE_SHARE", default=1.0)
+# Notes exchanged within this many hours of their sale are "quick".
+VOUCHERS_FRAUD_QUICK_HOURS = env.int("VOUCHERS_FRAUD_QUICK_HOURS", default=24)
+# Quick notes worth at least this, exchanged by a merchant whose representative has the buyer's name.
+VOUCHERS_FRAUD_SELF_MIN_AMOUNT = env.int("VOUCHERS_FRAUD_SELF_MIN_AMOUNT", default=50_000)
+# A merchant taking at least this share of one buyer's notes exchanged in the month, with quick
+# notes of that buyer worth at least the amount.
+VOUCHERS_FRAUD_CONCENTRATED_SHARE = env.float("VOUCHERS_FRAUD_CONCENTRATED_SHARE", default=0.8)
+VOUCHERS_FRAUD_CONCENTRATED_MIN_AMOUNT = env.int("VOUCHERS_FRAUD_CONCENTRATED_MIN_AMOUNT", default=200_000)
+# A ring: at least MIN_BUYERS buyers (each with at least MIN_NOTES notes exchanged in the month) all
+# of whose notes came back through one merchant within DAYS of their sale.
+VOUCHERS_FRAUD_RING_DAYS = env.int("VOUCHERS_FRAUD_RING_DAYS", default=3)
+VOUCHERS_FRAUD_RING_MIN_BUYERS = env.int("VOUCHERS_FRAUD_RING_MIN_BUYERS", default=10)
+VOUCHERS_FRAUD_RING_MIN_NOTES = env.int("VOUCHERS_FRAUD_RING_MIN_NOTES", default=5)
+# A buyer at the monthly limit in this many months running (the scanned one included), at least
+# LIMIT_SHARE of the paper they bought in the scanned month came back through one merchant.
+VOUCHERS_FRAUD_LIMIT_MONTHS = env.int("VOUCHERS_FRAUD_LIMIT_MONTHS", default=3)
+VOUCHERS_FRAUD_LIMIT_SHARE = env.float("VOUCHERS_FRAUD_LIMIT_SHARE", default=0.8)
+# Refused serials (already redeemed or unknown) in a month at one merchant that raise a signal.
+VOUCHERS_FRAUD_REFUSAL_MIN = env.int("VOUCHERS_FRAUD_REFUSAL_MIN", default=1)
+# Ids kept on a signal per list (purchases, notes, exchanges, refusals); the counts are always whole.
+VOUCHERS_FRAUD_EVIDENCE_IDS = env.int("VOUCHERS_FRAUD_EVIDENCE_IDS", default=1_000)

@@ -1178,3 +1178,10 @@ class MerchantBankAccountAdmin(ServiceFormAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # settlements are paid to it: change it instead
+# --- cash-out (깡) signals: the queue and its actions live in vouchers/fraud_admin.py -------------------
+
+from vouchers.fraud_admin import FraudActionAdmin, FraudSignalAdmin  # noqa: E402
+from vouchers.models import FraudAction, FraudSignal  # noqa: E402
+
+admin.site.register(FraudSignal, FraudSignalAdmin)
+admin.site.register(FraudAction, FraudActionAdmin)

@@ -130,6 +130,11 @@ class EventKind(models.TextChoices):
     SETTLEMENT_SENT = "settlement_sent", _("정산 이체 파일 전송")
     SETTLEMENT_PAID = "settlement_paid", _("정산 입금 확인")
     BANK_ACCOUNT_CHANGED = "bank_account_changed", _("가맹점 정산 계좌 변경")
+    FRAUD_DISMISSED = "fraud_dismissed", _("깡 의심 신호 기각")
+    FRAUD_WARNED = "fraud_warned", _("깡 의심 신호: 경고")
+    FRAUD_SUSPENDED = "fraud_suspended", _("깡 의심 신호: 가맹점 정지")
+    FRAUD_CANCELLED = "fraud_cancelled", _("깡 의심 신호: 가맹점 해지 (불법 환전)")
+    FRAUD_FINED = "fraud_fined", _("깡 의심 신호: 과태료 부과 기록")
 
 
 class SettlementStatus(models.TextChoices):
@@ -176,4 +181,49 @@ MERCHANT_TRANSITIONS = {
     MerchantStatus.APPROVED: {MerchantStatus.SUSPENDED, MerchantStatus.CANCELLED},
     MerchantStatus.SUSPENDED: {MerchantStatus.APPROVED, MerchantStatus.CANCELLED},
     MerchantStatus.CANCELLED: set(),
+}
+
+
+class FraudRule(models.TextChoices):
+    """The cash-out (상품권 깡) patterns the nightly scan looks for (services/fraud.py, db/fraud.py)."""
+    EXCHANGE_SPIKE = "exchange_spike", _("환전액이 최근 3개월 평균보다 크게 많음")
+    EXCHANGE_ABOVE_CATEGORY = "exchange_above_category", _("환전액이 같은 업종 중앙값보다 크게 많음")
+    EXCHANGE_ABOVE_REVENUE = "exchange_above_revenue", _("환전(시도)액이 신고 매출로 가능한 한도 이상")
+    QUICK_SELF_EXCHANGE = "quick_self_exchange", _("판매 직후 환전: 구매자가 가맹점 대표자와 같은 이름")
+    QUICK_CONCENTRATED = "quick_concentrated", _("판매 직후 환전: 한 구매자의 상품권 대부분이 한 가맹점으로")
+    BUYER_RING = "buyer_ring", _("여러 구매자의 상품권이 며칠 안에 모두 한 가맹점으로")
+    LIMIT_BUYER = "limit_buyer", _("매달 한도까지 산 구매자의 상품권이 한 가맹점으로")
+    REFUSED_SERIAL = "refused_serial", _("이미 환전됐거나 없는 일련번호의 환전 시도")
+
+
+class FraudSeverity(models.IntegerChoices):
+    LOW = 1, _("낮음")
+    MEDIUM = 2, _("보통")
+    HIGH = 3, _("높음")
+
+
+class FraudStatus(models.TextChoices):
+    OPEN = "open", _("검토 대기")
+    DISMISSED = "dismissed", _("기각")
+    WARNED = "warned", _("경고")
+    SUSPENDED = "suspended", _("가맹점 정지")
+    CANCELLED = "cancelled", _("가맹점 해지")
+    FINED = "fined", _("과태료")
+
+
+class FraudActionKind(models.TextChoices):
+    DISMISS = "dismiss", _("기각")
+    WARN = "warn", _("경고")
+    SUSPEND = "suspend", _("가맹점 정지")
+    CANCEL = "cancel", _("가맹점 해지 (불법 환전, 1년 재등록 금지)")
+    FINE = "fine", _("과태료 부과 기록")
+
+
+# What each action leaves the signal as; an action is taken on an open signal only, once.
+FRAUD_ACTION_STATUS = {
+    FraudActionKind.DISMISS: FraudStatus.DISMISSED,
+    FraudActionKind.WARN: FraudStatus.WARNED,
+    FraudActionKind.SUSPEND: FraudStatus.SUSPENDED,
+    FraudActionKind.CANCEL: FraudStatus.CANCELLED,
+    FraudActionKind.FINE: FraudStatus.FINED,
 }

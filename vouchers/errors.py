@@ -38,6 +38,7 @@ class Code(StrEnum):
     INVALID_EXCHANGE_CAP = "invalid_exchange_cap"
     INVALID_DATE = "invalid_date"  # a settlement day: YYYY-MM-DD
     INVALID_BANK_ACCOUNT = "invalid_bank_account"
+    INVALID_FINE = "invalid_fine"  # a cash-out fine outside the law's bounds
     # 404
     NOT_FOUND = "not_found"
     # 409: a business rule refuses it
@@ -73,6 +74,7 @@ class Code(StrEnum):
     REFUND_THRESHOLD_NOT_MET = "refund_threshold_not_met"  # balance refund: less than the policy's share used
     NOTHING_TO_REFUND = "nothing_to_refund"  # balance refund: no unspent (unexpired, unrefunded) credit or note
     SETTLEMENT_STATUS_CONFLICT = "settlement_status_conflict"  # calculated → sent → paid, forward only
+    FRAUD_SIGNAL_DECIDED = "fraud_signal_decided"  # another clerk acted on the signal first
     IDEMPOTENT_REPLAY = "idempotent_replay"  # internal: the caller replays the stored answer
 
 
@@ -81,7 +83,7 @@ _400 = {Code.INVALID_FACE_VALUE, Code.INVALID_BUYER, Code.INVALID_TRANCHE, Code.
         Code.INVALID_POLICY, Code.INVALID_REFERENCE, Code.AMOUNT_MISMATCH, Code.INVALID_BUSINESS_NUMBER,
         Code.INVALID_MERCHANT, Code.INVALID_CATEGORY, Code.INVALID_REASON, Code.INVALID_FILTER, Code.INVALID_AMOUNT,
         Code.INVALID_USERNAME, Code.INVALID_PASSWORD, Code.INVALID_ROLE, Code.INVALID_SERIALS,
-        Code.INVALID_EXCHANGE_CAP, Code.INVALID_DATE, Code.INVALID_BANK_ACCOUNT}
+        Code.INVALID_EXCHANGE_CAP, Code.INVALID_DATE, Code.INVALID_BANK_ACCOUNT, Code.INVALID_FINE}
 
 _403 = {Code.NOT_MERCHANT_OWNER}
 
@@ -227,6 +229,12 @@ MESSAGES = {
     "invalid_bank_account.holder": _("예금주를 1–%(max)d자로 적어 주세요."),
     "settlement_status_conflict": _("정산 상태(%(status)s)에서는 할 수 없는 처리입니다. 정산은 계산 → 전송 → 입금 순서로만 바뀝니다."),
     "not_found.settlement": _("정산 내역을 찾을 수 없습니다."),
+    # cash-out (깡) signals
+    "not_found.fraud_signal": _("깡 의심 신호를 찾을 수 없습니다."),
+    "fraud_signal_decided": _("이미 처리된 신호입니다 (%(status)s, %(actor)s, %(at)s). 목록을 새로 고쳐 확인해 주세요."),
+    "invalid_fine": _("과태료는 원 단위 정수로 적어 주세요."),
+    "invalid_fine.first_offence": _("첫 위반의 과태료는 %(first)s입니다."),
+    "invalid_fine.range": _("과태료는 %(least)s 이상 %(most)s 이하로 정해 주세요."),
 }
 
 

@@ -35,6 +35,9 @@ Paper notes come last whoever locks them, several in primary-key order:
 A paper balance refund (services/balance_refunds.py) locks the notes handed in, in primary-key
 order, and nothing else; an exchange of the same notes takes them in the same order, so the two
 queue and the second sees the first's status.
+An action on a cash-out signal (services/fraud.py) locks the signal, then its merchant (the merchant
+services' own lock, or the fine's count of earlier fines); the scan takes an advisory lock of its own
+and locks no signal row (its upsert skips decided ones).
 """
 from vouchers.models import Merchant, MerchantCategory, MonthlyUsage, PaperNote, Payment, Tranche, Wallet
 

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.db import models
 from django.db.models import F, Q
@@ -10,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from jinju_portal.money import format_krw
-from vouchers.choices import (Channel, EntryKind, EventKind, ExchangeRefusalReason, Medium, MemberRole,
+from vouchers.choices import (Channel, EntryKind, EventKind, ExchangeRefusalReason, FraudActionKind, FraudRule,
+                              FraudSeverity, FraudStatus, Medium, MemberRole,
                               MerchantStatus, NoteStatus, PayCodeStatus, PaymentMethod, PaymentStatus, PlanLayout,
                               PurchaseStatus, RefundPayout, RefundReason, RefundStatus, ReservationStatus,
                               SettlementStatus)
@@ -278,7 +280,12 @@ class PaperNote(models.Model):
             models.CheckConstraint(condition=Q(exchange__isnull=True) | Q(status=NoteStatus.REDEEMED),
                                    name="papernote_exchanged_is_redeemed"),
         ]
-        indexes = [models.Index(fields=["status", "expires_at"], name="papernote_status_expiry")]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="papernote_status_expiry"),
+            # the cash-out scan reads one month of exchanged notes by the time they were exchanged
+            models.Index(fields=["status_changed_at"], condition=Q(exchange__isnull=False),
+                         name="papernote_exchanged_at"),
+        ]
 
     def __str__(self):
         return f"{self.serial} ({self.denomination:,}원)"
@@ -729,8 +736,13 @@ class Exchange(models.Model):
         verbose_name = _("지류 환전")
         verbose_name_plural = _("지류 환전")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created"),
-                   BrinIndex(fields=["created_at"], name="exchange_created_brin", autosummarize=True)]
+        indexes = [
+            models.Index(fields=["merchant", "created_at"], name="exchange_merchant_created"),
+            # a day of every merchant's exchanges for the settlement build
+            BrinIndex(fields=["created_at"], name="exchange_created_brin", autosummarize=True),
+            # the cash-out scan sums four months of every merchant's exchanges
+            models.Index(fields=["created_at", "merchant", "amount"], name="exchange_created_merchant"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount=0) | Q(accepted_count__gt=0), name="exchange_amount_has_notes"),
         ]
@@ -771,6 +783,93 @@ class ExchangeRefusal(models.Model):
         return f"{self.serial} ({self.get_reason_display()})"
 
 
+class FraudSignal(models.Model):
+    """One suspicious pattern (상품권 깡) the nightly scan found: which rule, at which merchant (and for
+    which buyer, when the pattern is one buyer's), in which Seoul month, with the numbers behind it
+    (`evidence`) and the rows involved (id lists, at most settings.VOUCHERS_FRAUD_EVIDENCE_IDS each;
+    the full counts are in `evidence`). One row per (rule, merchant, buyer, month) — a rerun of the
+    scan refreshes an open signal's evidence and leaves a decided one alone. Staff close it with one
+    FraudAction (services/fraud.py); the trail is VoucherEvent rows (`events`)."""
+
+    rule = models.CharField(_("유형"), max_length=32, choices=FraudRule.choices)
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                 related_name="fraud_signals")
+    citizen = models.ForeignKey(Citizen, verbose_name=_("구매자"), null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="fraud_signals")
+    period = models.CharField(_("대상 월"), max_length=MONTH_LENGTH)
+    severity = models.PositiveSmallIntegerField(_("심각도"), choices=FraudSeverity.choices)
+    score = models.DecimalField(_("점수"), max_digits=12, decimal_places=2,
+                                help_text=_("기준을 넘은 정도 (1.00 = 기준과 같음). 같은 심각도 안에서 높은 순으로 봅니다."))
+    evidence = models.JSONField(_("근거 수치"), default=dict)
+    purchase_ids = ArrayField(models.BigIntegerField(), verbose_name=_("관련 구매"), default=list, blank=True)
+    note_ids = ArrayField(models.BigIntegerField(), verbose_name=_("관련 지류"), default=list, blank=True)
+    exchange_ids = ArrayField(models.BigIntegerField(), verbose_name=_("관련 환전"), default=list, blank=True)
+    refusal_ids = ArrayField(models.BigIntegerField(), verbose_name=_("관련 환전 거절"), default=list, blank=True)
+    status = models.CharField(_("상태"), max_length=10, choices=FraudStatus.choices, default=FraudStatus.OPEN)
+    created_at = models.DateTimeField(_("발견일시"), default=timezone.now)
+    scanned_at = models.DateTimeField(_("마지막 검사일시"), default=timezone.now)
+    decided_at = models.DateTimeField(_("처리일시"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("깡 의심 신호")
+        verbose_name_plural = _("깡 의심 신호")
+        ordering = ["-severity", "-score", "-id"]
+        constraints = [
+            # a rerun never duplicates: the buyer-less rules have citizen NULL, and NULLs are equal here
+            models.UniqueConstraint(fields=["rule", "merchant", "citizen", "period"], nulls_distinct=False,
+                                    name="fraudsignal_one_per_rule_merchant_buyer_period"),
+            models.CheckConstraint(condition=Q(rule__in=FraudRule.values), name="fraudsignal_rule_known"),
+            models.CheckConstraint(condition=Q(status__in=FraudStatus.values), name="fraudsignal_status_known"),
+            models.CheckConstraint(condition=Q(severity__in=FraudSeverity.values), name="fraudsignal_severity_known"),
+            models.CheckConstraint(condition=Q(status=FraudStatus.OPEN, decided_at__isnull=True)
+                                   | (~Q(status=FraudStatus.OPEN) & Q(decided_at__isnull=False)),
+                                   name="fraudsignal_decided_has_time"),
+        ]
+        indexes = [
+            # the staff queue: open signals first, by severity and score
+            models.Index(fields=["-severity", "-score"], condition=Q(status=FraudStatus.OPEN),
+                         name="fraudsignal_open_queue"),
+            models.Index(fields=["merchant", "status"], name="fraudsignal_merchant_status"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_rule_display()} ({self.period})"
+
+
+class FraudAction(models.Model):
+    """What staff decided on a signal, with the reason; a fine's amount (6,000,000 KRW a first offence,
+    at most 20,000,000: rules.fine_refusal). One per signal (the signal leaves `open` with it)."""
+
+    signal = models.OneToOneField(FraudSignal, verbose_name=_("깡 의심 신호"), on_delete=models.PROTECT,
+                                  related_name="action")
+    merchant = models.ForeignKey(Merchant, verbose_name=_("가맹점"), on_delete=models.PROTECT,
+                                 related_name="fraud_actions")
+    action = models.CharField(_("조치"), max_length=10, choices=FraudActionKind.choices)
+    reason = models.CharField(_("사유"), max_length=200)
+    fine_amount = models.PositiveBigIntegerField(_("과태료"), null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("담당자"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    actor = models.CharField(_("처리자"), max_length=150, default="system")
+    at = models.DateTimeField(_("일시"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("깡 의심 신호 조치")
+        verbose_name_plural = _("깡 의심 신호 조치")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=FraudActionKind.values), name="fraudaction_action_known"),
+            models.CheckConstraint(condition=Q(action=FraudActionKind.FINE, fine_amount__gte=6_000_000,
+                                               fine_amount__lte=20_000_000)
+                                   | (~Q(action=FraudActionKind.FINE) & Q(fine_amount__isnull=True)),
+                                   name="fraudaction_fine_within_law"),
+        ]
+        indexes = [models.Index(fields=["merchant", "action"], name="fraudaction_merchant_action")]
+
+    def __str__(self):
+        fine = f" {format_krw(self.fine_amount)}" if self.fine_amount else ""
+        return f"{self.get_action_display()}{fine}"
+
+
 class VoucherEvent(models.Model):
     """One row per state change in vouchers (as Saleor's giftcard events, Zulip's RealmAuditLog):
     what happened, to which object, who did it, and the fields before and after, written by the
@@ -808,6 +907,8 @@ class VoucherEvent(models.Model):
                                  on_delete=models.PROTECT, related_name="events")
     settlement = models.ForeignKey("Settlement", verbose_name=_("정산"), null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="events")
+    signal = models.ForeignKey(FraudSignal, verbose_name=_("깡 의심 신호"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="events")
     before = models.JSONField(_("변경 전"), default=dict, blank=True)
     after = models.JSONField(_("변경 후"), default=dict, blank=True)
     note = models.TextField(_("메모"), blank=True, default="")

@@ -448,3 +448,110 @@ def mask_account(number: str) -> str:
 def transfer_memo(day: dt.date) -> str:
     """What the merchant's bankbook shows for a settlement (at most 20 characters in Korean banks)."""
     return f"진주사랑 {day:%m/%d} 정산"
+
+
+# --- cash-out (상품권 깡) signals and what staff do about them (issue #9) ----------------------------
+# The scan's SQL (vouchers/db/fraud.py) applies the same thresholds over a month of rows; these are
+# the pure parts: how names are compared, how far over a threshold a figure is, how severe that is,
+# and the bounds of a fine.
+
+FINE_FIRST_OFFENCE = 6_000_000  # KRW, FACTS.md
+FINE_MAX = 20_000_000
+
+
+@dataclass(frozen=True)
+class FraudThresholds:
+    """The scan's thresholds (the fraud settings, documented in jinju_portal/settings.py)."""
+    min_amount: int = 1_000_000  # a merchant's month below this never raises the three amount rules
+    spike_ratio: float = 3.0  # the month against the trailing 3-month average
+    category_ratio: float = 5.0  # the month against its category's median (merchants that exchanged)
+    category_min_merchants: int = 5  # a median of fewer merchants says nothing
+    revenue_share: float = 1.0  # exchanged + refused over the cap, against rules.monthly_exchange_cap
+    quick_hours: int = 24  # sold → exchanged within this many hours is "quick"
+    self_min_amount: int = 50_000  # quick notes of the representative's own name at their shop
+    concentrated_share: float = 0.8  # of one buyer's notes exchanged this month, at one merchant
+    concentrated_min_amount: int = 200_000  # of those notes, exchanged quickly
+    ring_days: int = 3  # sold → exchanged within this many days, for every note of the buyer
+    ring_min_buyers: int = 10
+    ring_min_notes: int = 5  # a buyer with fewer notes this month is not counted in a ring
+    limit_months: int = 3  # at the monthly limit in this month and the months before, this many in all
+    limit_share: float = 0.8  # of the paper that buyer bought this month, exchanged at one merchant
+    refusal_min: int = 1  # refused serials (already redeemed, unknown) in a month at one merchant
+    evidence_ids: int = 1_000  # ids kept per list on a signal (the counts are always whole)
+
+
+def person_name_key(name: str) -> str:
+    """How a buyer's name and a merchant's representative are compared: without spaces, case folded.
+    db/fraud.py's SQL does the same (lower(regexp_replace(name, '\\s', '', 'g')))."""
+    return "".join((name or "").split()).lower()
+
+
+def same_person_name(buyer_name: str, representative: str) -> bool:
+    """A name match, no more: it catches a representative buying under their own name; it cannot
+    tell two people of one name apart (김민준) nor see a relative, an employee or a borrowed identity."""
+    key = person_name_key(buyer_name)
+    return bool(key) and key == person_name_key(representative)
+
+
+def fraud_score(rule: str, figures: dict, t: FraudThresholds) -> float:
+    """How far over its threshold a signal is (1.0 = at the threshold), from the figures the SQL found."""
+    def ratio(a, b):
+        return float(a) / float(b) if b else float(a)
+
+    if rule == "exchange_spike":
+        return ratio(ratio(figures["amount"], figures["trailing_average"]), t.spike_ratio)
+    if rule == "exchange_above_category":
+        return ratio(ratio(figures["amount"], figures["category_median"]), t.category_ratio)
+    if rule == "exchange_above_revenue":
+        return ratio(figures["attempted"], figures["cap"] * t.revenue_share)
+    if rule == "quick_self_exchange":
+        return ratio(figures["quick_amount"], t.self_min_amount)
+    if rule == "quick_concentrated":
+        return ratio(figures["quick_amount"], t.concentrated_min_amount)
+    if rule == "buyer_ring":
+        return ratio(figures["buyers"], t.ring_min_buyers)
+    if rule == "limit_buyer":
+        return ratio(figures["share_of_bought"], t.limit_share)
+    if rule == "refused_serial":
+        return ratio(figures["refusals"], t.refusal_min)
+    raise ValueError(f"unknown fraud rule {rule!r}")
+
+
+# The base severity of each rule: a representative exchanging their own notes, a ring of buyers and
+# exchanges beyond the declared revenue are the patterns of the city's 87 illegal-exchange cases.
+FRAUD_BASE_SEVERITY = {
+    "exchange_spike": 2, "exchange_above_category": 1, "exchange_above_revenue": 3, "quick_self_exchange": 3,
+    "quick_concentrated": 2, "buyer_ring": 3, "limit_buyer": 2, "refused_serial": 2,
+}
+FRAUD_ESCALATE_AT = 2.0  # twice the threshold: one step more severe (at most high)
+
+
+def fraud_severity(rule: str, score: float) -> int:
+    """1 low, 2 medium, 3 high (choices.FraudSeverity)."""
+    base = FRAUD_BASE_SEVERITY[rule]
+    return min(3, base + 1) if score >= FRAUD_ESCALATE_AT else base
+
+
+def fine_bounds(prior_fines: int) -> tuple[int, int]:
+    """(least, most) a fine may be: a first offence is 6,000,000 KRW; a merchant fined before may be
+    fined more, never above 20,000,000."""
+    return (FINE_FIRST_OFFENCE, FINE_FIRST_OFFENCE) if prior_fines == 0 else (FINE_FIRST_OFFENCE, FINE_MAX)
+
+
+def suggested_fine(prior_fines: int, last_fine: int | None) -> int:
+    """What the fine form proposes: 6,000,000 first; after that twice the last fine, at most 20,000,000."""
+    if prior_fines == 0 or not last_fine:
+        return FINE_FIRST_OFFENCE
+    return min(FINE_MAX, max(FINE_FIRST_OFFENCE, last_fine * 2))
+
+
+def fine_refusal(*, amount, prior_fines: int) -> str | None:
+    """Why `amount` may not be recorded as this merchant's fine, or None."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        return "invalid_fine"
+    least, most = fine_bounds(prior_fines)
+    if prior_fines == 0 and amount != FINE_FIRST_OFFENCE:
+        return "invalid_fine.first_offence"
+    if not least <= amount <= most:
+        return "invalid_fine.range"
+    return None

@@ -67,3 +67,11 @@ def build_settlements(date=None):
     day = date or (timezone.localdate() - dt.timedelta(days=1)).isoformat()
     result = services.build_settlements(date=day)
     return {"date": result.date.isoformat(), "created": result.created, "recalculated": result.recalculated}
+
+
+@shared_task(name="vouchers.tasks.scan_cash_out")
+def scan_cash_out():
+    """Nightly after the settlement build: yesterday's month, idempotent (a rerun refreshes open signals)."""
+    from vouchers import services
+
+    return services.scan_cash_out().as_dict()

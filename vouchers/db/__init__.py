@@ -4,4 +4,6 @@ twin in vouchers/services/ and rule tests run on both paths (tests/vouchers/test
 
 - `sql`: the one-statement sale and web reservation, and its pgbench twin.
 - `session`: how a Django connection runs it (prepared per session, replanning, health checks).
+- `fraud`: the nightly cash-out scan's set-based SQL over a month (bench/fraud.py); no ORM twin:
+  it is a batch read, not a write path, and its rule tests (tests/vouchers/test_fraud.py) run on it.
 """

@@ -20,6 +20,7 @@ written; every state change records a VoucherEvent in the same transaction (serv
     exchanges      paper exchange (환전) at the bank counter; the merchant's monthly exchange cap
     balance_refunds the unspent rest of a mostly used purchase back to the citizen (잔액 환불)
     settlements    daily settlement (정산): build a day, the bank transfer file, paid; bank accounts
+    fraud          cash-out (깡) signals: the nightly scan, and dismiss / warn / suspend / cancel / fine
 
 The pure rules are vouchers/rules.py, the input cleaners vouchers/inputs.py, the raw SQL vouchers/db/, the lock order vouchers/locks.py.
 """
@@ -88,3 +89,10 @@ from vouchers.services.settlements import (BuildResult, TransferFile, build_sett
 
 __all__ += ["BuildResult", "TransferFile", "build_settlements", "mark_settlements_paid", "produce_transfer_file",
             "set_merchant_bank_account"]
+
+# cash-out (상품권 깡) signals: the nightly scan and staff's actions on them (services/fraud.py)
+from vouchers.services.fraud import (ScanResult, cancel_signal, dismiss_signal, fine_signal, prior_fines,  # noqa: E402
+                                     scan_cash_out, suspend_signal, warn_signal)
+
+__all__ += ["ScanResult", "cancel_signal", "dismiss_signal", "fine_signal", "prior_fines", "scan_cash_out",
+            "suspend_signal", "warn_signal"]
