@@ -32,6 +32,7 @@ from jinju_portal.identity import hash_identity
 from jinju_portal.money import format_krw
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import inputs, months, rules, selectors, services
+from vouchers.admin_base import ReadOnlyAdmin
 from vouchers.merchant_import import MerchantListAdminMixin
 from vouchers.choices import MemberRole
 from vouchers.models import (Citizen, Exchange, ExchangeRefusal, IssuancePlan, LimitPolicy, Merchant,
@@ -60,15 +61,6 @@ class LargeTablePaginator(Paginator):
         return self.object_list[:COUNT_CAP].count()
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def won(value):

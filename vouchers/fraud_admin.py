@@ -18,6 +18,7 @@ from jinju_portal.errors import ServiceError
 from jinju_portal.forms import add_service_error
 from jinju_portal.money import format_krw
 from vouchers import inputs, rules, services
+from vouchers.admin_base import ReadOnlyAdmin
 from vouchers.choices import FraudActionKind, FraudStatus
 from vouchers.models import Exchange, ExchangeRefusal, FraudAction, FraudSignal, PaperNote, Purchase
 
@@ -106,7 +107,7 @@ class OpenFirstFilter(admin.SimpleListFilter):
         return queryset
 
 
-class FraudSignalAdmin(admin.ModelAdmin):
+class FraudSignalAdmin(ReadOnlyAdmin):
     """Read-only rows written by the scan; staff change them only through the action pages."""
 
     list_display = ("id", "severity_display", "rule", "merchant", "buyer", "period", "score", "status",
@@ -122,15 +123,6 @@ class FraudSignalAdmin(admin.ModelAdmin):
               "scanned_at", "decided_at", "decision", "action_buttons", "figures", "notes_table",
               "purchases_table", "exchanges_table", "refusals_table", "trail")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_act_permission(self, request):
         return request.user.has_perm("vouchers.change_fraudsignal")
@@ -308,7 +300,7 @@ class FraudActionForm(forms.Form):
             raise forms.ValidationError(exc.detail) from None
 
 
-class FraudActionAdmin(admin.ModelAdmin):
+class FraudActionAdmin(ReadOnlyAdmin):
     """What staff decided, newest first: the register of warnings, suspensions, cancellations and fines
     (read-only: an action is taken on its signal's page, through its service)."""
 
@@ -318,15 +310,6 @@ class FraudActionAdmin(admin.ModelAdmin):
     search_fields = ("=merchant__code", "=merchant__business_number", "merchant__name")
     fields = ("signal", "merchant", "action", "fine_amount", "reason", "actor", "user", "at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("과태료"), ordering="fine_amount")
     def fine_display(self, obj):
