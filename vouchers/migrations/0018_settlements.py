@@ -7,7 +7,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-from jinju_portal.migration_sql import postgres_only
+from jinju_portal.migration_sql import PostgresOnlyAddIndex, postgres_only
 
 # Invariant 4b in the database: a settlement sent to the bank (or paid) keeps its figures, and its
 # status only moves forward (calculated → sent → paid); nor is a settlement ever deleted.
@@ -112,15 +112,15 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('purchase_cancelled', '구매 취소'), ('reservation_confirmed', '온라인 구매 결제 완료'), ('reservation_failed', '온라인 구매 결제 실패'), ('reservation_released', '결제 기한 경과로 예약 해제'), ('refund_ordered', '환불 결정'), ('refund_attempted', '환불 시도'), ('refund_retried', '환불 다시 시도'), ('tranche_created', '발행 회차 생성'), ('tranche_changed', '발행 회차 정보 변경'), ('quota_raised', '발행 한도 변경'), ('tranche_closed', '발행 회차 마감'), ('plan_changed', '발행 계획 변경'), ('policy_created', '구매 한도 정책 추가'), ('policy_changed', '구매 한도 정책 변경'), ('citizen_linked', '누리집 계정 연결'), ('notes_expired', '지류 상품권 유효기간 만료'), ('credit_expired', '모바일 충전액 유효기간 만료'), ('merchant_registered', '가맹점 등록 신청'), ('merchant_reregistered', '해지 가맹점 재등록 신청'), ('merchant_approved', '가맹점 승인'), ('merchant_suspended', '가맹점 정지'), ('merchant_cancelled', '가맹점 해지'), ('merchant_changed', '가맹점 정보 변경'), ('category_created', '업종 추가'), ('category_changed', '업종 변경'), ('payment_refunded', '결제 환불 (가맹점)'), ('member_added', '가맹점 계정 추가'), ('member_removed', '가맹점 계정 해제'), ('notes_exchanged', '지류 상품권 환전'), ('exchange_cap_changed', '가맹점 월 환전 한도 변경'), ('balance_refunded', '잔액 환불'), ('settlement_recalculated', '정산 다시 계산'), ('settlement_sent', '정산 이체 파일 전송'), ('settlement_paid', '정산 입금 확인'), ('bank_account_changed', '가맹점 정산 계좌 변경')], max_length=32, verbose_name='종류'),
         ),
-        migrations.AddIndex(
+        PostgresOnlyAddIndex(
             model_name='exchange',
             index=django.contrib.postgres.indexes.BrinIndex(autosummarize=True, fields=['created_at'], name='exchange_created_brin'),
         ),
-        migrations.AddIndex(
+        PostgresOnlyAddIndex(
             model_name='merchantrefund',
             index=django.contrib.postgres.indexes.BrinIndex(autosummarize=True, fields=['created_at'], name='mrefund_created_brin'),
         ),
-        migrations.AddIndex(
+        PostgresOnlyAddIndex(
             model_name='payment',
             index=django.contrib.postgres.indexes.BrinIndex(autosummarize=True, fields=['created_at'], name='payment_created_brin'),
         ),
