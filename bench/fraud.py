@@ -200,6 +200,12 @@ def month_of_paper(month, args):
     """, DB_NAME)
 
 
+
+def notes_of(amount: int) -> int:
+    """An exchange planted as an amount counts as that many 10,000-won notes (0016: an amount has notes)."""
+    return max(1, amount // 10_000)
+
+
 def plant(args):
     """The cash-out cases, each at its own ordinary merchant (which keeps its ordinary traffic).
     Written through Django's ORM (a few hundred rows). Returns {rule: merchant_id}."""
@@ -243,16 +249,19 @@ def plant(args):
                        DB_NAME).split(".")[0])
     # spike: ten times its month, in ten exchanges (amounts only: the notes are beside the point here)
     for i in range(10):
-        Exchange.objects.create(merchant_id=at["exchange_spike"], amount=typical, created_at=start + (2 * i + 1) * day)
+        Exchange.objects.create(merchant_id=at["exchange_spike"], amount=typical, accepted_count=notes_of(typical),
+                                created_at=start + (2 * i + 1) * day)
     # above its category's median, always: its trailing months raised to the same level
-    Exchange.objects.create(merchant_id=at["exchange_above_category"], amount=8 * typical, created_at=start + 5 * day)
+    Exchange.objects.create(merchant_id=at["exchange_above_category"], amount=8 * typical,
+                            accepted_count=notes_of(8 * typical), created_at=start + 5 * day)
     for back in (1, 2, 3):
         Exchange.objects.create(merchant_id=at["exchange_above_category"], amount=8 * typical,
-                                created_at=months.month_start(months.add_months(MONTH, -back)) + 5 * day)
+                                accepted_count=notes_of(8 * typical), created_at=months.month_start(months.add_months(MONTH, -back)) + 5 * day)
     # above what its revenue allows
     Merchant.objects.filter(pk=at["exchange_above_revenue"]).update(annual_revenue=24_000_000)
     Exchange.objects.filter(merchant_id=at["exchange_above_revenue"]).update(amount=0)
-    x = Exchange.objects.create(merchant_id=at["exchange_above_revenue"], amount=1_900_000, refused_count=50,
+    x = Exchange.objects.create(merchant_id=at["exchange_above_revenue"], amount=1_900_000,
+                                accepted_count=notes_of(1_900_000), refused_count=50,
                                 created_at=start + 20 * day)
     _p, spare = purchase(citizen("남는사람"), 500_000, start + 19 * day)
     ExchangeRefusal.objects.bulk_create([ExchangeRefusal(exchange=x, merchant_id=x.merchant_id, serial=n.serial, note=n,
