@@ -500,6 +500,29 @@ def test_a_build_racing_payments_and_refunds_loses_and_double_counts_nothing():
     assert_everything_settled_once()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_build_whose_marks_were_overtaken_by_another_build_never_moves_the_marks_back(monkeypatch):
+    """Two builds at once take their marks in one order and get the build lock in the other: the one
+    with the older marks must not write them (the cursors would go back and a settled payment would
+    be settled again as a late row of the next day). This is that interleaving, made deterministic."""
+    from vouchers.db import settlements as db
+    from vouchers.services import settlements as service
+
+    shop = MerchantFactory()
+    pay(shop, 5_000, at(D, 10))
+    with transaction.atomic():
+        stale = db.marks()  # the slower build's marks, taken before the payment below committed
+    pay(shop, 1_002, at(D, 23, 59, 59))
+    build(D)  # the faster build: both payments in D's settlement
+    monkeypatch.setattr(service, "_take_marks", lambda: dict(stale))
+    services.build_settlements(date=D + dt.timedelta(days=1), now=NOW)  # the slower one, with old marks
+    monkeypatch.undo()
+    build(D + dt.timedelta(days=2))
+    assert Settlement.objects.aggregate(p=Sum("payments"))["p"] == 6_002
+    assert SettlementCursor.objects.get(merchant=shop).payment_hwm == Payment.objects.order_by("-id").first().pk
+    assert_everything_settled_once()
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_transfer_file_racing_a_rebuild_sends_each_settlement_once_with_what_was_built():

@@ -101,6 +101,16 @@ def marks() -> dict:
     return {"hp": hp, "hr": hr, "he": he}
 
 
+def at_least_recorded(marks: dict) -> dict:
+    """`marks` raised to the highest marks already written on a cursor (under the build lock): the
+    marks of successive builds never go back, whatever order the builds took them in."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(payment_hwm), 0), coalesce(max(refund_hwm), 0),"
+                       " coalesce(max(exchange_hwm), 0) FROM vouchers_settlementcursor")
+        recorded = dict(zip(("hp", "hr", "he"), cursor.fetchone()))
+    return {k: max(marks[k], recorded[k]) for k in ("hp", "hr", "he")}
+
+
 def _bounds(params: dict, days, his, bases) -> dict:
     """The global ranges every part also filters on, so the planner can scan one range."""
     params = dict(params)

@@ -102,6 +102,13 @@ def build_settlements(*, date, actor=None, now=None) -> BuildResult:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK])
+        # The marks were taken before the build lock: another build may have taken later ones and
+        # written with them while this one waited. Writing with the older marks would move cursors
+        # back, and the rows between the two marks, already settled, would come again as late rows
+        # of the next settlement (the build race test caught 1,002원 settled twice in CI). So the marks
+        # never go back: every mark ever written is on a cursor (each write of marks moves the cursors
+        # of what it wrote), and the rows up to a mark an earlier build took are final.
+        marks = db.at_least_recorded(marks)
         result = BuildResult(date=day, marks=marks)
         pay_on = rules.next_business_day(day)
         # first the merchants whose settlement of the day exists (their cursor is at or past it, and
