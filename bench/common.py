@@ -295,3 +295,18 @@ function done(summary, latency, requests)
     summary.errors.write, summary.errors.timeout, summary.errors.status, table.concat(parts, ", ")))
 end
 """
+
+
+def rate_by_phase(progress, parts=3):
+    """Rows per second in the first, middle and last third of a phase (a decaying rate shows here),
+    from (seconds, count) samples; the phase ends where the count last changed."""
+    if len(progress) < parts * 4:
+        return []
+    end = next((i for i, (_, n) in enumerate(progress) if n == progress[-1][1]), len(progress) - 1)
+    points = [(0.0, 0)] + progress[:end + 1]
+    rates = []
+    for k in range(parts):
+        (t0, n0), (t1, n1) = points[len(points) * k // parts], points[min(len(points) * (k + 1) // parts,
+                                                                           len(points) - 1)]
+        rates.append((n1 - n0) / (t1 - t0) if t1 > t0 else 0.0)
+    return rates

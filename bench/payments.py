@@ -49,7 +49,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from bench.common import PG, RESULTS, WRK_REPORT_LUA, ms, psql, spread  # noqa: E402
+from bench.common import PG, RESULTS, WRK_REPORT_LUA, ms, psql, rate_by_phase, spread  # noqa: E402
 
 PROG = "payments"
 DB_NAME = "jinju_paybench"
@@ -290,20 +290,6 @@ def run_phase(*, pairs_path, n, connections, cap_seconds, server_pid, py_spy, py
     result = json.loads(line[len("RESULT "):])
     result.update(cpu=cpu, progress=progress)
     return result
-
-
-def rate_by_phase(progress, parts=3):
-    """Payments per second in the first, middle and last third of the phase."""
-    if len(progress) < parts * 4:
-        return []
-    end = next((i for i, (_, n) in enumerate(progress) if n == progress[-1][1]), len(progress) - 1)
-    points = [(0.0, 0)] + progress[:end + 1]
-    rates = []
-    for k in range(parts):
-        (t0, n0), (t1, n1) = points[len(points) * k // parts], points[min(len(points) * (k + 1) // parts,
-                                                                           len(points) - 1)]
-        rates.append((n1 - n0) / (t1 - t0) if t1 > t0 else 0.0)
-    return rates
 
 
 def phase_window(label):

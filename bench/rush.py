@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402  (the helpers rush.py and payments.py share)
-from bench.common import (PG, RESULTS, ROOT, WRK_REPORT_LUA, ms, need, psql, spread, stop_server, worker_pids,  # noqa: E402,F401,E501
+from bench.common import (PG, RESULTS, ROOT, WRK_REPORT_LUA, ms, need, psql, rate_by_phase, spread, stop_server, worker_pids,  # noqa: E402,F401,E501
                           worker_rss_mb)
 
 DB_NAME = "jinju_bench"
@@ -213,20 +213,6 @@ def run_wrk(*, connections, seconds, key, tranche, face, prefix, stop_on_sold_ou
     result = json.loads(line[len("RESULT "):])
     result.update(cpu=cpu, progress=progress, analyzed_at=analyzed)
     return result
-
-
-def rate_by_phase(progress, parts=3):
-    """Sales per second in the first, middle and last third of the rush (a decaying rate shows here)."""
-    if len(progress) < parts * 4:
-        return []
-    sold_out = next((i for i, (_, n) in enumerate(progress) if n == progress[-1][1]), len(progress) - 1)
-    points = [(0.0, 0)] + progress[:sold_out + 1]
-    rates = []
-    for k in range(parts):
-        (t0, n0), (t1, n1) = points[len(points) * k // parts], points[min(len(points) * (k + 1) // parts,
-                                                                           len(points) - 1)]
-        rates.append((n1 - n0) / (t1 - t0) if t1 > t0 else 0.0)
-    return rates
 
 
 def sold_window(tranche_id):
