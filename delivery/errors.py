@@ -1,0 +1,115 @@
+"""Every error code the delivery app answers, its HTTP status and its Korean message (as
+vouchers/errors.py): the services raise them, the pages show them, the OpenAPI docs list them.
+
+`refuse("store_not_active", status=…)` builds the exception a service raises.
+"""
+from enum import StrEnum
+
+from django.utils.translation import gettext, gettext_lazy as _
+
+from jinju_portal.errors import Forbidden, InvalidInput, NotFound, RuleViolation, ServiceError
+
+
+class Code(StrEnum):
+    # 400: the input itself is wrong
+    INVALID = "invalid"
+    INVALID_BUSINESS_NUMBER = "invalid_business_number"
+    INVALID_STORE = "invalid_store"  # unknown, or without this operator's listing (API.md)
+    INVALID_BRAND = "invalid_brand"
+    INVALID_CATEGORY = "invalid_category"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_EXTERNAL_ID = "invalid_external_id"
+    INVALID_PAYMENT_METHOD = "invalid_payment_method"
+    INVALID_ORDERED_AT = "invalid_ordered_at"
+    INVALID_MONTH = "invalid_month"
+    INVALID_RATE = "invalid_rate"
+    INVALID_CONTRACT = "invalid_contract"
+    INVALID_REASON = "invalid_reason"
+    INVALID_STORE_INFO = "invalid_store_info"  # name, address, phone of an application
+    # 404
+    NOT_FOUND = "not_found"
+    # 409: a business rule refuses it
+    DUPLICATE_EXTERNAL_ID = "duplicate_external_id"
+    STORE_NOT_ACTIVE = "store_not_active"
+    OPERATOR_NOT_ACTIVE = "operator_not_active"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    INVALID_PAY_CODE = "invalid_pay_code"
+    STORE_NOT_VOUCHER_MERCHANT = "store_not_voucher_merchant"  # no approved mobile Jinju Love merchant behind it
+    STORE_STATUS_CONFLICT = "store_status_conflict"
+    OPERATOR_STATUS_CONFLICT = "operator_status_conflict"
+    CONTRACT_IN_FORCE = "contract_in_force"  # a contract whose first day is past cannot be changed
+    STORE_ALREADY_APPLIED = "store_already_applied"  # the owner's form: this business is already registered
+    BUSY = "busy"
+
+
+_400 = {Code.INVALID, Code.INVALID_BUSINESS_NUMBER, Code.INVALID_STORE, Code.INVALID_BRAND, Code.INVALID_CATEGORY,
+        Code.INVALID_AMOUNT, Code.INVALID_EXTERNAL_ID, Code.INVALID_PAYMENT_METHOD, Code.INVALID_ORDERED_AT,
+        Code.INVALID_MONTH, Code.INVALID_RATE, Code.INVALID_CONTRACT, Code.INVALID_REASON, Code.INVALID_STORE_INFO}
+_403: set = set()
+
+STATUS = {code: 400 if code in _400 else 403 if code in _403 else 404 if code == Code.NOT_FOUND else 409
+          for code in Code}
+
+# One sentence per code (and per variant where the figures differ), as an operator's developer, a
+# store owner or a clerk reads it.
+MESSAGES = {
+    "invalid": _("입력값이 올바르지 않습니다."),
+    "invalid_business_number": _("사업자등록번호가 올바르지 않습니다 (XXX-XX-XXXXX, 검증번호 확인)."),
+    "invalid_store": _("가맹점을 찾을 수 없습니다. 이 운영사에 입점한 가맹점의 id를 보내 주세요."),
+    "invalid_brand": _("브랜드는 이 운영사가 운영하는 브랜드(%(brands)s) 중 하나여야 합니다."),
+    "invalid_category": _("업종은 %(choices)s 중 하나여야 합니다."),
+    "invalid_amount": _("금액은 0원 이상의 정수(원)여야 합니다."),
+    "invalid_amount.food": _("음식값은 1원 이상의 정수(원)여야 합니다."),
+    "invalid_external_id": _("주문번호(external_id)는 1–%(max)d자의 인쇄 가능한 문자여야 합니다."),
+    "invalid_payment_method": _("결제 수단은 card, cash, jinju_love 중 하나여야 합니다."),
+    "invalid_pay_code.required": _("진주사랑상품권 결제(jinju_love)에는 시민의 결제 코드(pay_code)가 필요합니다."),
+    "invalid_ordered_at": _("주문일시는 시간대를 포함한 ISO 8601 형식이어야 합니다 (예: 2026-12-01T12:30:00+09:00)."),
+    "invalid_ordered_at.future": _("주문일시가 미래입니다."),
+    "invalid_ordered_at.too_old": _("%(days)d일보다 오래된 주문은 보고할 수 없습니다."),
+    "invalid_month": _("월은 YYYY-MM 형식이어야 합니다 (예: 2026-11)."),
+    "invalid_month.future": _("아직 시작하지 않은 달(%(month)s)은 정산할 수 없습니다."),
+    "invalid_rate": _("수수료율은 0 이상 1 미만의 소수여야 합니다 (예: 0.0200)."),
+    "invalid_contract": _("수수료 계약이 올바르지 않습니다."),
+    "invalid_reason": _("사유를 1–%(max)d자로 적어 주세요."),
+    "invalid_store_info": _("가맹점 정보가 올바르지 않습니다."),
+    "not_found": _("찾을 수 없습니다."),
+    "not_found.store": _("가맹점을 찾을 수 없습니다."),
+    "not_found.order": _("주문을 찾을 수 없습니다."),
+    "not_found.operator": _("운영사를 찾을 수 없습니다."),
+    "duplicate_external_id": _("같은 주문번호(%(external_id)s)로 다른 내용의 주문이 이미 접수되었습니다."),
+    "store_not_active": _("지금 주문을 받을 수 없는 가맹점입니다 (%(status)s)."),
+    "operator_not_active": _("운영이 정지되었거나 종료된 운영사는 새 주문을 보고할 수 없습니다."),
+    "insufficient_balance": _("지갑 잔액이 부족합니다."),
+    "invalid_pay_code": _("결제 코드가 올바르지 않거나 이미 사용·만료되었습니다. 새 결제 코드를 받아 주세요."),
+    "store_not_voucher_merchant": _("이 가맹점은 모바일 진주사랑상품권 가맹점으로 승인되지 않아 상품권 결제를 받을 수 없습니다."),
+    "store_status_conflict": _("지금 상태(%(status)s)에서는 할 수 없는 처리입니다."),
+    "operator_status_conflict": _("운영사의 지금 상태(%(status)s)에서는 할 수 없는 처리입니다."),
+    "contract_in_force": _("이미 적용이 시작된 수수료 계약은 바꿀 수 없습니다. 새 적용 시작일로 계약을 추가해 주세요."),
+    "store_already_applied": _("이 사업자등록번호로 이미 신청된 가맹점이 있습니다."),
+    "busy": _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요."),
+}
+
+
+def message(key: str, **figures) -> str:
+    """The catalogue's sentence for `key` ("code" or "code.variant") in the active language."""
+    text = gettext(MESSAGES[key])
+    return text % figures if figures else text
+
+
+def refuse(key: str, fields: dict | None = None, *, on: str | tuple = (), **figures) -> ServiceError:
+    """The exception for `key`, with the status its code carries. `on="food_amount"` (or a tuple) also
+    puts the sentence under those API/form fields."""
+    code = Code(key.split(".", 1)[0])
+    detail = message(key, **figures)
+    for name in (on,) if isinstance(on, str) else on:
+        fields = {**(fields or {}), name: [detail]}
+    status = STATUS[code]
+    if status == 404:
+        return NotFound(detail, code=code.value)
+    cls = {400: InvalidInput, 403: Forbidden}.get(status, RuleViolation)
+    return cls(code.value, detail, fields)
+
+
+def documented(*codes: Code) -> str:
+    """"a, b, c" for error_responses(): the schema lists exactly the codes the service raises."""
+    return ", ".join(c.value for c in codes)
