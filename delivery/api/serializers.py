@@ -1,0 +1,84 @@
+"""JSON shapes of the delivery API (API.md "Delivery"); strict about types, silent about rules: the
+domain checks are the shared cleaners (delivery/inputs.py) the services run."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from delivery import inputs, selectors
+from delivery.errors import MESSAGES
+from jinju_portal import bizno
+from jinju_portal.errors import ServiceError
+
+
+class OperatorSerializer(serializers.Serializer):
+    """Reads a row of selectors.operators_overview."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    brands = serializers.ListField(child=serializers.CharField(), help_text="names of the brands it runs (maybe none)")
+    commission_rate = serializers.DecimalField(max_digits=5, decimal_places=4, allow_null=True,
+                                               help_text='the rate in force today (Asia/Seoul), e.g. "0.0200"')
+    status = serializers.CharField(help_text="active, suspended or withdrawn")
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string and nothing else (DRF's CharField would turn 2208162517 or true into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class BusinessNumberField(serializers.Field):
+    """Checked by the shared cleaner, so a wrong one answers 400 invalid_business_number."""
+
+    default_error_messages = {"required": MESSAGES["invalid_business_number"]}
+
+    def to_internal_value(self, data):
+        try:
+            return inputs.clean_business_number(data)
+        except ServiceError as exc:
+            raise serializers.ValidationError(exc.detail, code=exc.code) from None
+
+    def to_representation(self, value):
+        return value
+
+
+class StoreApplicationSerializer(serializers.Serializer):
+    """The body of POST stores/: shapes here; the cleaners decide (400 with the API.md codes)."""
+
+    business_number = BusinessNumberField(help_text="XXX-XX-XXXXX or 10 digits (check digit verified)")
+    name = StrictCharField(max_length=200, trim_whitespace=False, help_text="1–100 characters")
+    category = StrictCharField(max_length=50, help_text="a category code (chicken) or its Korean name (치킨)")
+    address = StrictCharField(max_length=400, trim_whitespace=False,
+                              help_text="road address in Jinju; its 읍/면/동 becomes `dong`")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
+    brand = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True, default=None,
+                            help_text="one of the applying operator's brands, or none")
+
+
+class StoreSerializer(serializers.Serializer):
+    """A store (its id is what orders and statements refer to). `brands` are the brands it is listed
+    under, `operators` the slugs of the operators that list it."""
+
+    id = serializers.IntegerField()
+    business_number = serializers.SerializerMethodField(help_text="XXX-XX-XXXXX")
+    name = serializers.CharField()
+    category = serializers.CharField(help_text="category code")
+    dong = serializers.CharField(help_text="읍면동 (from the address; empty when it names none)")
+    address = serializers.CharField()
+    phone = serializers.CharField()
+    status = serializers.CharField(help_text="pending, approved, suspended or withdrawn")
+    brands = serializers.SerializerMethodField()
+    operators = serializers.SerializerMethodField()
+
+    def get_business_number(self, obj) -> str:
+        return bizno.format_number(obj.business_number)
+
+    def get_brands(self, obj) -> list[str]:
+        return selectors.store_brands(obj)
+
+    def get_operators(self, obj) -> list[str]:
+        return selectors.store_operators(obj)

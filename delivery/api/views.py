@@ -1,0 +1,115 @@
+"""Partner API views of `delivery`: they parse, call a service or selector, and answer; nothing else."""
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from delivery import inputs, selectors, services
+from delivery.api import serializers as s
+from delivery.errors import Code, documented
+from jinju_portal.api.permissions import HasRole, api_client
+from jinju_portal.api.schema import error_responses
+from vouchers import months
+
+Operator = HasRole("delivery_operator")
+Staff = HasRole("staff")
+
+APPLY_400 = documented(Code.INVALID_BUSINESS_NUMBER, Code.INVALID_STORE_INFO, Code.INVALID_CATEGORY,
+                       Code.INVALID_BRAND) + ", invalid, malformed_request"
+APPLY_409 = documented(Code.OPERATOR_NOT_ACTIVE)
+APPROVE_409 = documented(Code.STORE_STATUS_CONFLICT)
+DIRECTORY_400 = documented(Code.INVALID_BRAND, Code.INVALID_CATEGORY, Code.INVALID_STORE_INFO)
+
+
+def _operator(request):
+    operator = selectors.operator_of(api_client(request))
+    if operator is None:  # a delivery_operator key whose operator is not registered
+        raise Http404
+    return operator
+
+
+@extend_schema(tags=["delivery"], summary="The operators, their brands and the commission rate in force today",
+               responses={200: s.OperatorSerializer(many=True), **error_responses(s429=True)})
+class OperatorListView(APIView):
+    def get(self, request):
+        rows = selectors.operators_overview(day=months.seoul(timezone.now()).date())
+        return Response(s.OperatorSerializer(rows, many=True).data)
+
+
+class StoreListCreateView(generics.ListAPIView):
+    """An operator's stores (those it lists) and its applications."""
+
+    permission_classes = [Operator]
+    serializer_class = s.StoreSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        return selectors.operator_stores(_operator(self.request))
+
+    @extend_schema(tags=["delivery"], summary="The stores this operator lists (paginated, by id)",
+                   responses={200: s.StoreSerializer(many=True),
+                              **error_responses(s401=True, s403=True, s404=True, s429=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        tags=["delivery"], summary="Apply for a store (or add this operator's listing to it)",
+        description=("A store is one business number. A new business: 201, a pending store. A business already "
+                     "registered by another operator: 201 with the same `id`, this operator's listing added (the "
+                     "store's fields never change). The same operator again: 200, the store unchanged."),
+        request=s.StoreApplicationSerializer,
+        responses={201: s.StoreSerializer, 200: s.StoreSerializer,
+                   **error_responses(s400=APPLY_400, s401=True, s403=True, s409=APPLY_409, s413=True, s415=True,
+                                     s429=True)})
+    def post(self, request):
+        form = s.StoreApplicationSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        result = services.apply_for_store(actor=api_client(request), **form.validated_data)
+        store = selectors.operator_store(selectors.operator_of(api_client(request)), result.store.pk)
+        return Response(s.StoreSerializer(store).data,
+                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+@extend_schema(tags=["delivery"], summary="One of this operator's stores (another operator's: 404)",
+               responses={200: s.StoreSerializer, **error_responses(s401=True, s403=True, s404=True, s429=True)})
+class StoreDetailView(APIView):
+    permission_classes = [Operator]
+
+    def get(self, request, pk):
+        store = selectors.operator_store(_operator(request), int(pk))
+        if store is None:
+            raise Http404
+        return Response(s.StoreSerializer(store).data)
+
+
+@extend_schema(tags=["delivery"], summary="Approve a pending store (city staff)", request=None,
+               responses={200: s.StoreSerializer,
+                          **error_responses(s401=True, s403=True, s404=True, s409=APPROVE_409, s429=True)})
+class StoreApproveView(APIView):
+    permission_classes = [Staff]
+
+    def post(self, request, pk):
+        store = services.approve_store(store_id=int(pk), actor=api_client(request))
+        store = selectors.store_with_listings(store.pk)
+        return Response(s.StoreSerializer(store).data)
+
+
+@extend_schema(
+    tags=["delivery"], summary="Directory of approved stores (public)",
+    parameters=[
+        OpenApiParameter("brand", str, description="brand name, e.g. 배달의 진주"),
+        OpenApiParameter("category", str, description="category code (chicken) or Korean name (치킨)"),
+        OpenApiParameter("dong", str, description="읍면동, e.g. 평거동"),
+        OpenApiParameter("q", str, description="name or part of it (up to 50 characters)"),
+    ],
+    responses={200: s.StoreSerializer(many=True), **error_responses(s400=DIRECTORY_400, s404=True, s429=True)},
+)
+class DirectoryView(generics.ListAPIView):
+    serializer_class = s.StoreSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = inputs.clean_directory_filters(self.request.query_params, brands=selectors.brand_names())
+        return selectors.directory(**filters)
