@@ -7,4 +7,7 @@ app_name = "delivery"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("stores/", views.stores, name="stores"),
+    path("apply/", views.apply, name="apply"),
+    path("my/", views.my, name="my"),
 ]
