@@ -50,11 +50,13 @@ class StoreApplicationSerializer(serializers.Serializer):
     """The body of POST stores/: shapes here; the cleaners decide (400 with the API.md codes)."""
 
     business_number = BusinessNumberField(help_text="XXX-XX-XXXXX or 10 digits (check digit verified)")
-    name = StrictCharField(max_length=200, trim_whitespace=False, help_text="1–100 characters")
-    category = StrictCharField(max_length=50, help_text="a category code (chicken) or its Korean name (치킨)")
-    address = StrictCharField(max_length=400, trim_whitespace=False,
+    # blank or too long is the cleaners' 400 (invalid_store_info, invalid_category), not DRF's
+    name = StrictCharField(max_length=1000, allow_blank=True, trim_whitespace=False, help_text="1–100 characters")
+    category = StrictCharField(max_length=1000, allow_blank=True,
+                               help_text="a category code (chicken) or its Korean name (치킨)")
+    address = StrictCharField(max_length=1000, allow_blank=True, trim_whitespace=False,
                               help_text="road address in Jinju; its 읍/면/동 becomes `dong`")
-    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
     brand = StrictCharField(max_length=100, required=False, allow_null=True, allow_blank=True, default=None,
                             help_text="one of the applying operator's brands, or none")
 

@@ -5,7 +5,7 @@ import pytest
 
 from delivery.models import DeliveryEvent, Store, StoreListing
 from tests.delivery.factories import (BrandFactory, CommissionContractFactory, OperatorFactory, StoreFactory,
-                                      StoreListingFactory, store_business_number)
+                                      StoreListingFactory)
 
 pytestmark = pytest.mark.django_db
 STORES = "/api/v1/delivery/stores/"
@@ -60,7 +60,10 @@ def test_a_second_operator_gets_201_with_the_same_id_and_the_same_operator_again
     ({"brand": "띵동"}, "invalid_brand"),
     ({"brand": "없는 브랜드"}, "invalid_brand"),
     ({"category": "스시"}, "invalid_category"),
-    ({"name": ""}, "invalid"),  # blank: DRF's own refusal of an empty string
+    ({"name": ""}, "invalid_store_info"),
+    ({"address": " "}, "invalid_store_info"),
+    ({"category": ""}, "invalid_category"),
+    ({"name": 12}, "invalid"),
     ({"name": "가" * 101}, "invalid_store_info"),
     ({"phone": "없음"}, "invalid_store_info"),
     ({"address": None}, "invalid"),
