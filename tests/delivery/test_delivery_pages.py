@@ -113,3 +113,9 @@ def test_the_status_page_needs_a_sign_in_and_shows_only_ones_own(client, brands)
     client.force_login(get_user_model().objects.create_user("me", password=PASSWORD))
     body = client.get("/delivery/my/").content.decode()
     assert "남의가게" not in body and "아직 신청한 가게가 없습니다." in body
+
+
+def test_the_pages_answer_with_an_empty_registry(client):
+    assert "아직 등록된 앱이 없습니다." in client.get("/delivery/").content.decode()
+    assert "가맹점 0곳" in client.get("/delivery/stores/").content.decode()
+    assert client.get("/delivery/apply/").status_code == 200

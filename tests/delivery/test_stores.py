@@ -340,3 +340,19 @@ def test_the_contract_day_is_the_seoul_day():
                   actor=staff_actor(), now=late_evening_utc)
     assert exc.code == "contract_in_force"
 
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_parallel_approvals_approve_once_with_one_event(make_client):
+    store = StoreFactory(status="pending", approved_at=None)
+    staff_key, _http = make_client("staff")
+
+    def approve():
+        return services.approve_store(store_id=store.pk, actor=staff_key).status
+
+    results = race(approve, [()] * 6)
+    assert sorted(results) == [("err", "store_status_conflict")] * 5 + [("ok", "approved")]
+    store.refresh_from_db()
+    assert store.status == "approved"
+    assert DeliveryEvent.objects.filter(kind="store_approved", store=store).count() == 1
