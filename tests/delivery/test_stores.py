@@ -6,11 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import Count, F
 
 from delivery import inputs, rules, services
 from delivery.models import CommissionContract, DeliveryEvent, Store, StoreListing
 from jinju_portal.errors import ServiceError
-from tests.delivery.factories import BrandFactory, OperatorFactory, StoreFactory, store_business_number
+from tests.delivery.factories import (BrandFactory, OperatorFactory, StoreFactory, StoreListingFactory,
+                                      store_business_number)
 from tests.races import race
 from tests.vouchers.factories import MerchantFactory, staff_actor
 
@@ -36,6 +38,21 @@ def operator_key(make_client):
 def application(number=None, **changes):
     return {"business_number": number or store_business_number(9001), "name": "남강치킨", "category": "chicken",
             "address": "경상남도 진주시 평거로 12 (평거동)", "phone": "055-741-1234", **changes}
+
+
+def assert_registry():
+    """The registry's invariants over the whole database: one store per business number, each listed at
+    least once and at most once per operator, its voucher merchant of the same business number, an
+    approved store dated, one application event per store."""
+    numbers = list(Store.objects.values_list("business_number", flat=True))
+    assert len(numbers) == len(set(numbers))
+    assert not Store.objects.annotate(n=Count("listings")).filter(n=0).exists()
+    assert not StoreListing.objects.values("store", "operator").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert not Store.objects.filter(merchant__isnull=False).exclude(
+        merchant__business_number=F("business_number")).exists()
+    assert not Store.objects.filter(status="approved", approved_at__isnull=True).exists()
+    applied = DeliveryEvent.objects.filter(kind="store_applied").values("store").annotate(n=Count("id"))
+    assert all(row["n"] == 1 for row in applied)
 
 
 def refused(fn, **kwargs) -> ServiceError:
@@ -111,6 +128,7 @@ def test_parallel_applications_of_one_business_by_two_operators_make_one_store_t
     assert StoreListing.objects.count() == 3
     assert DeliveryEvent.objects.filter(kind="store_applied").count() == 1
     assert DeliveryEvent.objects.filter(kind="listing_added").count() == 2
+    assert_registry()
 
 
 def test_a_brand_must_be_one_of_the_applying_operators(operator_key):
@@ -286,6 +304,7 @@ def test_an_owner_and_an_operator_applying_at_once_make_one_store(make_client):
     assert sorted(results) in (["created", "store_already_applied"], ["created", "unchanged"])
     store = Store.objects.get()
     assert store.listings.filter(operator__slug="smartro").count() == 1
+    assert_registry()
 
 
 # --- operators and contracts ---------------------------------------------------------------------
@@ -345,7 +364,7 @@ def test_the_contract_day_is_the_seoul_day():
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_parallel_approvals_approve_once_with_one_event(make_client):
-    store = StoreFactory(status="pending", approved_at=None)
+    store = StoreListingFactory(store__status="pending", store__approved_at=None).store
     staff_key, _http = make_client("staff")
 
     def approve():
@@ -356,3 +375,4 @@ def test_parallel_approvals_approve_once_with_one_event(make_client):
     store.refresh_from_db()
     assert store.status == "approved"
     assert DeliveryEvent.objects.filter(kind="store_approved", store=store).count() == 1
+    assert_registry()
