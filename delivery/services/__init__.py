@@ -5,3 +5,6 @@
 - contracts.py   commission contracts and waivers
 - statements.py  monthly statements, month close, operator wind-down
 """
+
+# orders
+from delivery.services.orders import cancel_order, report_order  # noqa: E402,F401
