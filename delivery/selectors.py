@@ -57,7 +57,7 @@ class _TimedCache:
 
 _MISSING = object()
 _operators = _TimedCache()  # ApiClient pk → Operator | None
-_stores = _TimedCache()  # (store id, operator id) → OrderStore | None
+_stores = _TimedCache()  # operator id → {store id: OrderStore | None}
 _contracts = _TimedCache()  # (operator id, day) → CommissionContract | None
 
 
@@ -100,13 +100,22 @@ class OrderStore:
 
 
 def order_store(*, store_id: int, operator_id: int) -> OrderStore | None:
-    """The store if it has this operator's listing (None otherwise: 400 invalid_store), remembered."""
-    key = (store_id, operator_id)
-    found = _stores.get(key)
+    """The store if it has this operator's listing (None otherwise: 400 invalid_store), remembered.
+    An operator's listings are read all at once (450 stores: one query per operator and process every
+    DELIVERY_LOOKUP_CACHE_SECONDS, rather than one per store); a store not among them is looked up by
+    itself (listed a moment ago in another process) and that answer remembered too."""
+    listings = _stores.get(operator_id)
+    if listings is _MISSING:
+        rows = (Store.objects.filter(listings__operator_id=operator_id)
+                .values_list("id", "status", "merchant__business_number"))
+        listings = _stores.put(operator_id, {row[0]: OrderStore(*row) for row in rows})
+    found = listings.get(store_id, _MISSING)
     if found is _MISSING:
         row = (Store.objects.filter(pk=store_id, listings__operator_id=operator_id)
                .values_list("id", "status", "merchant__business_number").first())
-        found = _stores.put(key, OrderStore(*row) if row else None)
+        found = listings[store_id] = OrderStore(*row) if row else None  # bounded by the cache's lifetime
+        if len(listings) > 100_000:
+            _stores.clear()
     return found
 
 

@@ -16,7 +16,7 @@ from delivery.choices import EventKind, OperatorStatus, OrderStatus, PaymentMeth
 from delivery.errors import refuse
 from delivery.models import Order, WaiverUsage
 from delivery.services import events
-from jinju_portal import actors, clock
+from jinju_portal import actors, clock, db_health
 from jinju_portal.errors import ServiceError
 from jinju_portal.money import apply_rate
 from vouchers import months
@@ -77,6 +77,9 @@ def report_order(*, actor, store, external_id, food_amount, delivery_fee, paymen
         month=f"{local.year:04d}-{local.month:02d}", status=OrderStatus.PLACED, contract=contract,
         commission_rate=contract.rate, commission_waived=0, commission=apply_rate(data["food_amount"], contract.rate),
         request_hash=request_hash, api_client=actors.client_of(actor), reported_at=now)
+    # The request's first query: skip Django's `SELECT 1` health check for a session that has just
+    # answered (jinju_portal/db_health.py), as the sale and the POS payment do.
+    db_health.skip_if_fresh()
     try:
         if jinju_love or contract.waiver_monthly_food:
             _place(order, contract=contract, pay_code=data["pay_code"], merchant=listed.merchant_business_number,
@@ -86,6 +89,7 @@ def report_order(*, actor, store, external_id, food_amount, delivery_fee, paymen
                 order.save(force_insert=True)
         else:
             order.save(force_insert=True)  # one INSERT, its own transaction
+        db_health.mark_answered()
         return order, True
     except IntegrityError as exc:
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_EXTERNAL_ID:
