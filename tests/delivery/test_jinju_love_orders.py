@@ -150,6 +150,23 @@ def test_a_cancel_credits_food_plus_fee_back_with_a_refund_row_and_its_events(sh
     assert_payment_invariants()
 
 
+@pytest.mark.django_db
+def test_a_cancel_after_the_merchant_refunded_part_gives_back_only_the_rest(shop, make_client):
+    from vouchers import services as voucher_services
+
+    operator, key, store = shop
+    fund("CI-PART", 30_000)
+    order, _ = report(key, store, "P-1", food=20_000, fee=0, method="jinju_love", pay_code=pay_code("CI-PART").token)
+    pos, _http = make_client("merchant_pos", merchant_business_number=store.merchant.business_number)
+    voucher_services.refund_merchant_payment(payment_id=order.payment_id, amount=5_000, actor=pos, now=T0)
+    services.cancel_order(actor=key, order_id=order.pk, now=T0)
+    payment = Payment.objects.get()
+    assert (payment.refunded, payment.status) == (20_000, "refunded")
+    assert sorted(MerchantRefund.objects.values_list("amount", flat=True)) == [5_000, 15_000]
+    assert wallet("CI-PART").balance == 30_000
+    assert_payment_invariants()
+
+
 # --- races: real threads, each with its own connection -----------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
