@@ -315,3 +315,15 @@ VOUCHERS_FRAUD_LIMIT_SHARE = env.float("VOUCHERS_FRAUD_LIMIT_SHARE", default=0.8
 VOUCHERS_FRAUD_REFUSAL_MIN = env.int("VOUCHERS_FRAUD_REFUSAL_MIN", default=1)
 # Ids kept on a signal per list (purchases, notes, exchanges, refusals); the counts are always whole.
 VOUCHERS_FRAUD_EVIDENCE_IDS = env.int("VOUCHERS_FRAUD_EVIDENCE_IDS", default=1_000)
+
+# --- Delivery: every DELIVERY_* setting, declared once with its default (code reads settings.X) ----
+# Orders (delivery/inputs.py, delivery/services/orders.py):
+# an order reported with an ordered_at older than this many days is refused (400 invalid_ordered_at).
+DELIVERY_MAX_ORDER_AGE_DAYS = env.int("DELIVERY_MAX_ORDER_AGE_DAYS", default=90)
+# how far ahead of the city's clock an operator's ordered_at may be (its server's clock drifts).
+DELIVERY_ORDER_CLOCK_SKEW_SECONDS = env.int("DELIVERY_ORDER_CLOCK_SKEW_SECONDS", default=300)
+# the largest food amount or delivery fee one order may carry (KRW); larger is 400 invalid_amount.
+DELIVERY_MAX_ORDER_AMOUNT = env.int("DELIVERY_MAX_ORDER_AMOUNT", default=100_000_000)
+# how long a process remembers an operator, a store's listing and a day's contract on the order path
+# (delivery/selectors.py); a write in this process forgets them at once, other processes within this.
+DELIVERY_LOOKUP_CACHE_SECONDS = env.int("DELIVERY_LOOKUP_CACHE_SECONDS", default=10)

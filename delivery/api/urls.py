@@ -16,5 +16,9 @@ urlpatterns = [
     re_path(rf"^stores/{ID}/$", views.StoreDetailView.as_view(), name="store-detail"),
     re_path(rf"^stores/{ID}/approve/$", views.StoreApproveView.as_view(), name="store-approve"),
     path("directory/", views.DirectoryView.as_view(), name="directory"),
+    # orders
+    path("orders/", views.OrderListCreateView.as_view(), name="order-list"),
+    re_path(rf"^orders/{ID}/$", views.OrderDetailView.as_view(), name="order-detail"),
+    re_path(rf"^orders/{ID}/cancel/$", views.OrderCancelView.as_view(), name="order-cancel"),
     *router.urls,
 ]

@@ -8,10 +8,12 @@ from rest_framework.views import APIView
 
 from delivery import inputs, selectors, services
 from delivery.api import serializers as s
-from delivery.errors import Code, documented
+from delivery.choices import OrderStatus
+from delivery.errors import Code, documented, refuse
 from jinju_portal.api.permissions import HasRole, api_client
 from jinju_portal.api.schema import error_responses
 from vouchers import months
+
 
 Operator = HasRole("delivery_operator")
 Staff = HasRole("staff")
@@ -113,3 +115,98 @@ class DirectoryView(generics.ListAPIView):
     def get_queryset(self):
         filters = inputs.clean_directory_filters(self.request.query_params, brands=selectors.brand_names())
         return selectors.directory(**filters)
+
+
+
+# --- orders ------------------------------------------------------------------------------------------
+
+ORDER_400 = documented(Code.INVALID_STORE, Code.INVALID_EXTERNAL_ID, Code.INVALID_AMOUNT, Code.INVALID_PAYMENT_METHOD,
+                       Code.INVALID_PAY_CODE, Code.INVALID_ORDERED_AT, Code.INVALID_CONTRACT) + ", malformed_request"
+ORDER_409 = documented(Code.DUPLICATE_EXTERNAL_ID, Code.OPERATOR_NOT_ACTIVE, Code.STORE_NOT_ACTIVE,
+                       Code.STORE_NOT_VOUCHER_MERCHANT, Code.INVALID_PAY_CODE, Code.INSUFFICIENT_BALANCE, Code.BUSY)
+ORDER_DESCRIPTION = (
+    "Counted once per (operator, `external_id`): the same `external_id` again with the same body answers 200 with "
+    "the first order and changes nothing (no Idempotency-Key: the external id is the key); with another body 409 "
+    "`duplicate_external_id`. `pay_code` is not part of that comparison (it is single use). The rate of the "
+    "operator's contract in force on the order's Asia/Seoul day is copied in; `commission` = floor((food_amount − "
+    "commission_waived) × commission_rate), the delivery fee never in the base. `jinju_love` takes the citizen's "
+    "`pay_code` and debits the wallet by food_amount + delivery_fee, paid to the store's Jinju Love merchant, in "
+    "the same transaction as the order: a refusal creates no order. 400 `invalid_pay_code`: missing for "
+    "jinju_love, sent for card or cash, or not shaped like a code; 409 `invalid_pay_code`: unknown, expired or "
+    "used. 400 `invalid_store`: unknown, or without this operator's listing.")
+
+
+def _order_answer(order, *, created=False) -> Response:
+    return Response(s.order_body(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OrderListCreateView(generics.ListAPIView):
+    """POST: report an order; GET: the operator's orders, paginated ({count, next, previous, results})."""
+
+    permission_classes = [Operator]
+    serializer_class = s.OrderSerializer
+    filter_backends = []
+
+    @extend_schema(tags=["delivery"], summary="Report an order the operator's app took", description=ORDER_DESCRIPTION,
+                   request=s.OrderCreateSerializer,
+                   responses={201: s.OrderSerializer, 200: s.OrderSerializer,
+                              **error_responses(s400=ORDER_400, s401=True, s403=True, s404="not_found",
+                                                s409=ORDER_409, s413=True, s415=True, s429=True)})
+    def post(self, request):
+        data = request.data  # the parser answers 400 for anything but a JSON object
+        order, created = services.report_order(
+            actor=api_client(request), store=data.get("store"), external_id=data.get("external_id"),
+            food_amount=data.get("food_amount"), delivery_fee=data.get("delivery_fee"),
+            payment_method=data.get("payment_method"), ordered_at=data.get("ordered_at"),
+            pay_code=data.get("pay_code"))
+        return _order_answer(order, created=created)
+
+    @extend_schema(tags=["delivery"], summary="The operator's orders, newest first",
+                   parameters=[OpenApiParameter("month", str, description="YYYY-MM (Asia/Seoul)"),
+                               OpenApiParameter("status", str, enum=OrderStatus.values)],
+                   responses={200: s.OrderSerializer(many=True),
+                              **error_responses(s400=documented(Code.INVALID_MONTH, Code.INVALID), s401=True,
+                                                s403=True, s404=True, s429=True)})
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        month = self.request.query_params.get("month")
+        state = self.request.query_params.get("status")
+        if month is not None and not months.is_month(month):
+            raise refuse("invalid_month", on="month")
+        if state is not None and state not in OrderStatus.values:
+            raise refuse("invalid", on="status")
+        return selectors.orders_of(api_client(self.request), month=month, status=state)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([s.order_body(order) for order in page])
+
+
+class OrderDetailView(APIView):
+    permission_classes = [Operator]
+
+    @extend_schema(tags=["delivery"], summary="One of the operator's orders (another operator's answers 404)",
+                   responses={200: s.OrderSerializer, **error_responses(s401=True, s403=True, s404=True, s429=True)})
+    def get(self, request, pk):
+        order = selectors.own_order(api_client(request), pk)
+        if order is None:
+            raise Http404
+        return _order_answer(order)
+
+
+class OrderCancelView(APIView):
+    permission_classes = [Operator]
+
+    @extend_schema(tags=["delivery"], summary="Cancel one of the operator's orders",
+                   description="Idempotent: a second cancel answers 200 with the cancelled order. A jinju_love "
+                               "order's food_amount + delivery_fee goes back to the citizen's wallet in the same "
+                               "transaction. Allowed for a suspended or wound-down operator.",
+                   request=s.OrderCancelSerializer,
+                   responses={200: s.OrderSerializer,
+                              **error_responses(s400=documented(Code.INVALID_REASON) + ", malformed_request",
+                                                s401=True, s403=True, s404=True, s413=True, s415=True, s429=True)})
+    def post(self, request, pk):
+        order = services.cancel_order(actor=api_client(request), order_id=pk, reason=request.data.get("reason"))
+        return _order_answer(order)

@@ -5,6 +5,7 @@
 - orders.py      reporting orders (commission, waiver, paying with Jinju Love), cancelling them
 - statements.py  monthly statements, month close, operator wind-down
 """
+from delivery.services.orders import cancel_order, report_order  # noqa: F401
 from delivery.services.operators import add_contract, register_operator, set_operator_status  # noqa: F401
 from delivery.services.stores import (Application, BulkApproval, apply_as_owner, apply_for_store,  # noqa: F401
                                       approve_store, approve_stores, set_store_status, sign_up_owner)

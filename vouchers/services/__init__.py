@@ -38,7 +38,7 @@ from vouchers.services.merchants import (CATEGORY_EDITABLE, MERCHANT_EDITABLE, a
                                          update_merchant, update_merchant_category)
 from vouchers.services.members import add_member, deactivate_member
 from vouchers.services.payments import (PaymentIdempotency, PaymentNotSettled, issue_pay_code, pay_merchant,
-                                        pay_with_code, refund_merchant_payment)
+                                        pay_with_code, refund_merchant_payment, refund_payment_in_full)
 from vouchers.services.policy import (POLICY_FIELDS, create_limit_policy, policy_editable, update_limit_policy,
                                       validate_policy)
 from vouchers.services.refunds import execute_refund, retry_pending_refunds, retry_refund
@@ -64,7 +64,7 @@ __all__ = [
     "CATEGORY_EDITABLE", "MERCHANT_EDITABLE", "approve_merchant", "cancel_merchant", "create_merchant_category",
     "register_merchant", "suspend_merchant", "update_merchant", "update_merchant_category",
     "PaymentIdempotency", "PaymentNotSettled", "issue_pay_code", "pay_merchant", "pay_with_code",
-    "refund_merchant_payment",
+    "refund_merchant_payment", "refund_payment_in_full",
     "add_member", "deactivate_member",
 ]
 

@@ -5,6 +5,9 @@
 - MPM: the citizen scans the shop's poster QR, which carries the merchant's code, and types the
   amount (`pay_merchant`), on the portal's page or in a wallet app.
 - `refund_merchant_payment`: part or all of a payment back to the wallet, within 30 days.
+- `refund_payment_in_full`: what is left of a payment back to the wallet when the sale behind it is
+  undone elsewhere (a delivery order cancelled by its operator: delivery/services/orders.py), with
+  no merchant window, inside the caller's transaction.
 
 Each is one short transaction: the wallet is locked (lock 3, vouchers/locks.py), then the pay code
 or the payment row. On PostgreSQL `pay_with_code` is ONE statement (vouchers/db/payments.py: the
@@ -76,9 +79,11 @@ def issue_pay_code(*, actor, buyer_ci=None, citizen_id=None, now=None) -> PayCod
     raise refuse("busy")
 
 
-def _taking_merchant(actor, merchant_id) -> Merchant | None:
-    """Who takes a CPM payment: a POS key's merchant, or the merchant whose page a member of it
-    (owner or cashier) is signed in to."""
+def _taking_merchant(actor, merchant_id, merchant_business_number=None) -> Merchant | None:
+    """Who takes a CPM payment: the merchant a trusted caller names (delivery), a POS key's
+    merchant, or the merchant whose page a member of it (owner or cashier) is signed in to."""
+    if merchant_business_number is not None:
+        return Merchant.objects.filter(business_number=merchant_business_number).first()
     if actors.client_of(actor) is not None:
         return selectors.pos_merchant(actor)
     member = selectors.member_of(actor, merchant_id=merchant_id) if merchant_id is not None else None
@@ -127,10 +132,15 @@ class PaymentNotSettled(Exception):
 
 
 def pay_with_code(*, pay_code, amount, actor, merchant_id=None, idempotency_key="", now=None,
-                  idempotency: PaymentIdempotency | None = None) -> Payment:
+                  idempotency: PaymentIdempotency | None = None,
+                  merchant_business_number: str | None = None) -> Payment:
     """CPM: the merchant's POS (`actor`, a merchant_pos key; or `merchant_id` for the merchant's own
     page) takes `amount` from the wallet the code is bound to. The code is spent by a conditional
     UPDATE under the wallet lock, so one code pays once however many tills submit it.
+
+    `merchant_business_number`: a trusted caller in this process names the taking merchant itself
+    (delivery's report of a jinju_love order, paid to the store's linked merchant; `actor` is then
+    the operator's key and is only recorded). Never taken from a request: the API passes none.
 
     Not decorated: on PostgreSQL the payment is one autocommit statement, its own transaction (a
     savepoint inside a caller's); elsewhere `_pay_with_code_orm`, one transaction. Refusals, in
@@ -143,8 +153,10 @@ def pay_with_code(*, pay_code, amount, actor, merchant_id=None, idempotency_key=
     amount = inputs.clean_amount(amount)
     if not session.fast_sql():
         return _pay_with_code_orm(text=text, amount=amount, actor=actor, merchant_id=merchant_id,
-                                  idempotency_key=idempotency_key, now=now)
-    business_number = _taking_business_number(actor, merchant_id)
+                                  idempotency_key=idempotency_key, now=now,
+                                  merchant_business_number=merchant_business_number)
+    business_number = (merchant_business_number if merchant_business_number is not None
+                       else _taking_business_number(actor, merchant_id))
     client, user = actors.client_of(actor), actors.user_of(actor)
     params = {"bn": business_number, "code": text, "now": now, "x": amount, "api_client_id": getattr(client, "pk", None),
               "user_id": getattr(user, "pk", None), "ikey": idempotency_key or ""}
@@ -164,7 +176,8 @@ def pay_with_code(*, pay_code, amount, actor, merchant_id=None, idempotency_key=
             if idempotency is not None:
                 raise PaymentNotSettled()
             return _pay_with_code_orm(text=text, amount=amount, actor=actor, merchant_id=merchant_id,
-                                      idempotency_key=idempotency_key, now=now)
+                                      idempotency_key=idempotency_key, now=now,
+                                      merchant_business_number=merchant_business_number)
         # The code was active before the wallet lock; after it, the UPDATE found it used or voided
         # (a fresh read tells), or the wallet's latest balance was short.
         if not PayCode.objects.filter(pk=row["pay_code_id"], status=PayCodeStatus.ACTIVE, expires_at__gt=now).exists():
@@ -221,9 +234,10 @@ def _paid(row, *, amount, client, user, idempotency_key, now) -> Payment:
 
 
 @transaction.atomic
-def _pay_with_code_orm(*, text, amount, actor, merchant_id, idempotency_key, now) -> Payment:
+def _pay_with_code_orm(*, text, amount, actor, merchant_id, idempotency_key, now,
+                       merchant_business_number=None) -> Payment:
     """pay_with_code's ORM twin (its inputs already cleaned): the readable version of the statement."""
-    merchant = _taking_merchant(actor, merchant_id)
+    merchant = _taking_merchant(actor, merchant_id, merchant_business_number)
     _check_merchant(merchant)
     lookup = {"short_code": text} if inputs.is_short_code(text) else {"token": text}
     code = PayCode.objects.filter(status=PayCodeStatus.ACTIVE, expires_at__gt=now, **lookup).first()
@@ -301,5 +315,35 @@ def refund_merchant_payment(*, payment_id, amount, actor, idempotency_key="", no
            now=now)
     events.record(EventKind.PAYMENT_REFUNDED, actor=actor, now=now, payment=payment, merchant=payment.merchant,
                   citizen_id=wallet.citizen_id, before=before,
+                  after={"refunded": payment.refunded, "status": payment.status, "amount": amount})
+    return payment
+
+
+@transaction.atomic
+def refund_payment_in_full(*, payment_id, actor, note="", now=None) -> Payment:
+    """Give back to its wallet all that is left of a payment, because the sale it paid was undone
+    elsewhere (a delivery order cancelled by its operator: the caller has decided that, holds its own
+    locks and calls this inside its transaction). No merchant's 30-day window and no merchant key:
+    the caller answers for it. The same wallet, ledger and MerchantRefund rows as a merchant's refund,
+    and its event; a payment already refunded in full is left as it is (returns it unchanged)."""
+    now = clock.now_or(now)
+    found = Payment.objects.filter(pk=payment_id).only("id", "wallet_id").first()
+    if found is None:
+        raise refuse("not_found.payment")
+    wallet = locks.wallet_by_pk(found.wallet_id)  # lock 3, then the payment (vouchers/locks.py)
+    payment = locks.payment(payment_id)
+    amount = payment.amount - payment.refunded
+    if amount <= 0:
+        return payment
+    before = {"refunded": payment.refunded, "status": payment.status}
+    payment.refunded += amount
+    payment.status = rules.payment_status(amount=payment.amount, refunded=payment.refunded)
+    payment.save(update_fields=["refunded", "status"])
+    MerchantRefund.objects.create(payment=payment, merchant_id=payment.merchant_id, amount=amount,
+                                  api_client=actors.client_of(actor), user=actors.user_of(actor), created_at=now)
+    append(wallet, amount=amount, kind=EntryKind.REFUND, payment=payment, reference=f"payment-refund:{payment.pk}",
+           now=now)
+    events.record(EventKind.PAYMENT_REFUNDED, actor=actor, now=now, payment=payment, merchant=payment.merchant,
+                  citizen_id=wallet.citizen_id, before=before, note=str(note)[:500],
                   after={"refunded": payment.refunded, "status": payment.status, "amount": amount})
     return payment
