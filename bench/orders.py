@@ -9,8 +9,8 @@ One run (bench/README.md has the figures):
 1. waits for a quiet machine (bench/common.py);
 2. a fresh, migrated `jinju_bench_orders`: 3 operators each with a 2 % contract, 450 approved stores
    each listed with all 3 operators and linked to an approved voucher merchant taking mobile vouchers,
-   one `delivery_operator` key per operator (the city sets each a rate of its own: an operator's
-   system reports for the whole city), and `--wallets` funded wallets written in bulk SQL as the sale
+   one `delivery_operator` key per operator (unthrottled, as operators' keys are unless the city sets
+   a rate: an operator's system reports for the whole city), and `--wallets` funded wallets written in bulk SQL as the sale
    leaves them (wallet = ledger); then ANALYZE of the seeded tables;
 3. right before the phase one pay code per wallet (bench/payments.issue_codes);
 4. phase: gunicorn with deploy/gunicorn.conf.py started cold, the cache (and so the throttle) in Redis
@@ -124,8 +124,7 @@ def seed(*, stores, wallets, face):
             operator = Operator.objects.create(slug=slug, name=name, business_number=number,
                                                selected_on=dt.date(2020, 11, 20), agreement_signed_on=dt.date(2020, 12, 15))
             CommissionContract.objects.create(operator=operator, rate=Decimal("0.0200"), effective_from=dt.date(2021, 1, 1))
-            _client, key = issue_api_key(name=f"벤치 {name}", role="delivery_operator", operator_slug=slug,
-                                         throttle_rate="1000000/min")
+            _client, key = issue_api_key(name=f"벤치 {name}", role="delivery_operator", operator_slug=slug)
             keys.append(key)
             operators.append(operator)
         numbers = []

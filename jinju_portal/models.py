@@ -15,8 +15,10 @@ class Role(models.TextChoices):
     STAFF = "staff", _("시 시스템")
 
 
-# Roles that sell for thousands of people: unthrottled unless the city sets a rate (API.md).
-UNTHROTTLED_ROLES = {Role.SALES_AGENT, Role.STAFF}
+# Roles that sell or report for thousands of people: unthrottled unless the city sets a rate (API.md).
+# A delivery operator reports every order of its app: a throttled report is an order the city does not
+# count until the app retries (bench/orders.py sends hundreds a second from one key).
+UNTHROTTLED_ROLES = {Role.SALES_AGENT, Role.STAFF, Role.DELIVERY_OPERATOR}
 KEY_PREFIX_LENGTH = 8
 
 

@@ -108,7 +108,7 @@ def test_client_over_its_rate_gets_429_with_retry_after(make_client):
     assert int(response["Retry-After"]) > 0
 
 
-def test_staff_and_sales_agents_are_unthrottled_unless_the_city_sets_a_rate(make_client):
+def test_staff_sales_agents_and_delivery_operators_are_unthrottled_unless_the_city_sets_a_rate(make_client):
     from rest_framework.throttling import SimpleRateThrottle
 
     original = SimpleRateThrottle.THROTTLE_RATES
@@ -117,10 +117,16 @@ def test_staff_and_sales_agents_are_unthrottled_unless_the_city_sets_a_rate(make
         _, staff = make_client("staff")
         _, pos = make_client("merchant_pos", merchant_business_number="220-81-62517")
         staff_codes = {staff.get("/api/v1/test/staff/").status_code for _ in range(10)}
+        _, operator = make_client("delivery_operator", operator_slug="smartro")
+        operator_codes = {operator.get("/api/v1/test/ping/").status_code for _ in range(10)}
+        _, capped = make_client("delivery_operator", operator_slug="honeybees", throttle_rate="2/min")
+        capped_codes = [capped.get("/api/v1/test/ping/").status_code for _ in range(3)]
         pos_codes = [pos.get("/api/v1/test/ping/").status_code for _ in range(4)]
     finally:
         SimpleRateThrottle.THROTTLE_RATES = original
     assert staff_codes == {200}
+    assert operator_codes == {200}
+    assert capped_codes == [200, 200, 429]  # a rate the city set on the key applies
     assert pos_codes == [200, 200, 200, 429]  # other roles get the default client rate
 
 
