@@ -64,7 +64,7 @@ class PaymentMethod(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
-    PLACED = "placed", _("주문")
+    PLACED = "placed", _("주문 접수")
     CANCELLED = "cancelled", _("취소")
 
 

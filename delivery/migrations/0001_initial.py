@@ -182,7 +182,7 @@ class Migration(migrations.Migration):
                 ('payment_method', models.CharField(choices=[('card', '카드'), ('cash', '현금'), ('jinju_love', '진주사랑상품권')], max_length=12, verbose_name='결제 수단')),
                 ('ordered_at', models.DateTimeField(verbose_name='주문일시')),
                 ('month', models.CharField(max_length=7, verbose_name='귀속 월')),
-                ('status', models.CharField(choices=[('placed', '주문'), ('cancelled', '취소')], default='placed', max_length=10, verbose_name='상태')),
+                ('status', models.CharField(choices=[('placed', '주문 접수'), ('cancelled', '취소')], default='placed', max_length=10, verbose_name='상태')),
                 ('commission_rate', models.DecimalField(decimal_places=4, max_digits=5, verbose_name='수수료율')),
                 ('commission_waived', models.PositiveBigIntegerField(default=0, verbose_name='수수료 면제 음식값')),
                 ('commission', models.PositiveBigIntegerField(verbose_name='수수료')),
