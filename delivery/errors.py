@@ -40,6 +40,7 @@ class Code(StrEnum):
     CONTRACT_IN_FORCE = "contract_in_force"  # a contract whose first day is past cannot be changed
     STORE_ALREADY_APPLIED = "store_already_applied"  # the owner's form: this business is already registered
     BUSY = "busy"
+    STATEMENT_STATUS_CONFLICT = "statement_status_conflict"  # statements: only an issued, unpaid one is received
 
 
 _400 = {Code.INVALID, Code.INVALID_BUSINESS_NUMBER, Code.INVALID_STORE, Code.INVALID_BRAND, Code.INVALID_CATEGORY,
@@ -87,6 +88,7 @@ MESSAGES = {
     "contract_in_force": _("이미 적용이 시작된 수수료 계약은 바꿀 수 없습니다. 새 적용 시작일로 계약을 추가해 주세요."),
     "store_already_applied": _("이 사업자등록번호로 이미 신청된 가맹점이 있습니다."),
     "busy": _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요."),
+    "statement_status_conflict": _("확정되었고 아직 수수료를 받지 않은 정산서만 수납 처리할 수 있습니다 (지금: %(status)s)."),
 }
 
 

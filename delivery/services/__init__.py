@@ -5,3 +5,5 @@
 - contracts.py   commission contracts and waivers
 - statements.py  monthly statements, month close, operator wind-down
 """
+from delivery.services.statements import (BuildResult, build_statements, close_out_operator,  # noqa: F401
+                                          mark_commission_received, wind_down_operator)
