@@ -7,4 +7,7 @@ app_name = "delivery"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    # statements
+    path("savings/", views.savings, name="savings"),
+    path("my/statements/", views.my_statements, name="my-statements"),
 ]
