@@ -2,6 +2,24 @@
 
 from django.db import migrations, models
 
+# The orders reported after their own month ended (Asia/Seoul), the only candidates for a statement's
+# late reports (delivery/db/statements.py REPORTED_LATE has the same predicate, so the planner uses it).
+# PostgreSQL only: `make run`'s SQLite takes the ORM twin, which needs no index.
+REPORTED_LATE_INDEX = """
+    CREATE INDEX IF NOT EXISTS order_reported_late ON delivery_order (reported_at)
+    WHERE reported_at >= timezone('Asia/Seoul', make_timestamp(substr(month, 1, 4)::int, substr(month, 6, 2)::int,
+                                                               1, 0, 0, 0) + interval '1 month')"""
+
+
+def create_late_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(REPORTED_LATE_INDEX)
+
+
+def drop_late_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS order_reported_late")
+
 
 class Migration(migrations.Migration):
 
@@ -20,4 +38,5 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('operator_registered', '운영사 등록'), ('operator_status_changed', '운영사 상태 변경'), ('operator_wound_down', '운영사 운영 종료'), ('contract_added', '수수료 계약 추가'), ('store_applied', '가맹 신청'), ('listing_added', '운영사 입점 추가'), ('store_approved', '가맹 승인'), ('store_status_changed', '가맹점 상태 변경'), ('store_changed', '가맹점 정보 변경'), ('store_linked', '상품권 가맹점 연결'), ('order_cancelled', '주문 취소'), ('statements_built', '월 정산서 작성'), ('month_closed', '월 마감'), ('commission_received', '수수료 수납 확인')], max_length=32, verbose_name='종류'),
         ),
+        migrations.RunPython(create_late_index, drop_late_index),
     ]

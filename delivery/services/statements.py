@@ -179,7 +179,10 @@ def statement_sums(*, month, op) -> dict:
             if status == OrderStatus.CANCELLED and inside(cancelled_at) and cancelled_at > c:
                 entry["k"] += 1
                 entry["adj"] -= commission
-            if inside(reported_at) and reported_at > c:
+            # a late report arrived after its own month ended (and after that month's close): the
+            # same predicate as the SQL's partial index (db.REPORTED_LATE)
+            if inside(reported_at) and reported_at > c and reported_at >= months.month_start(
+                    months.add_months(order_month, 1)):
                 entry["k"] += 1
                 entry["adj"] += commission
         sums = {k: v for k, v in sums.items() if v["n"] or v["k"]}

@@ -83,3 +83,38 @@ def test_an_owner_never_sees_another_owners_store(client, months_built):
     client.force_login(other)
     html = client.get("/delivery/my/statements/").content.decode()
     assert 'id="no-stores"' in html and "진주치킨" not in html
+
+
+class _Out:
+    def __init__(self):
+        self.lines = []
+
+    def step(self, text):
+        self.lines.append(text)
+
+    created = step
+
+
+@pytest.mark.clock
+def test_demo_orders_make_three_issued_months_for_the_chart_and_a_rerun_writes_nothing(client, frozen_clock):
+    from delivery import demo_orders
+    from delivery.models import Order, Statement, StoreListing
+    from tests.delivery.factories import CommissionContractFactory, StoreListingFactory
+
+    ops = [OperatorFactory(slug=f"demo-{i}") for i in range(3)]
+    for op in ops:
+        CommissionContractFactory(operator=op)
+    for i in range(10):
+        store = StoreFactory()
+        for op in ops[: 1 + i % 3]:
+            StoreListingFactory(store=store, operator=op)
+    demo_orders.run(_Out())
+    orders = Order.objects.count()
+    assert orders == StoreListing.objects.count() * demo_orders.MONTHS_BACK * demo_orders.ORDERS_PER_LISTING == 171
+    rows = selectors.savings_by_month()
+    assert len(rows) == 3 and all(r["order_count"] > 0 for r in rows)
+    assert Statement.objects.filter(status="draft").count() == 0
+    before = list(Statement.objects.values_list())
+    demo_orders.run(_Out())
+    assert Order.objects.count() == orders and list(Statement.objects.values_list()) == before
+    assert client.get("/delivery/savings/").content.decode().count('<g class="month"') == 3
