@@ -137,7 +137,7 @@ def _build_month(*, month, operators, actor, now, close_now) -> BuildResult:
         before_close = previous.get(op.pk)
         adj_lo = before_close if before_close is not None and before_close < start else start - ONE_MICROSECOND
         ops.append({"operator_id": op.pk, "mark": mark, "adj_lo": adj_lo, "adj_hi": next_start, "status": status})
-        result.statuses[op.slug] = status
+        result.statuses[op.slug] = str(status)
     counts = db.build(month=month, ops=ops, now=now) if db.fast_sql() else _build_orm(month=month, ops=ops, now=now)
     for op in operators:
         c = counts.get(op.pk, {"created": 0, "updated": 0, "emptied": 0, "rows": 0})

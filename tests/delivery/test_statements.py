@@ -399,3 +399,20 @@ def test_a_wind_down_racing_a_build_closes_each_month_once():
         ("a-op", "2026-10"), ("b-op", "2026-10"), ("b-op", "2026-11")]
     assert Statement.objects.filter(month="2026-10").aggregate(n=Sum("order_count"))["n"] == 20
     assert MonthClose.objects.filter(month="2026-10").count() == 2
+
+
+def test_the_late_report_index_holds_exactly_the_orders_reported_after_their_month():
+    """Migration 0004's partial index: the build's late-report part reads it (db.REPORTED_LATE)."""
+    from django.db import connection
+
+    from delivery.db import statements as db
+
+    op = OperatorFactory()
+    on_time = order(op, StoreFactory(), "2026-10-31 23:00", reported_at=at("2026-10-31 23:59"))
+    late = order(op, StoreFactory(), "2026-10-31 23:00", reported_at=at("2026-11-01 00:00"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'order_reported_late'")
+        assert "WHERE" in cursor.fetchone()[0]
+        cursor.execute(f"SELECT o.id FROM delivery_order o WHERE {db.REPORTED_LATE}")
+        assert [row[0] for row in cursor.fetchall()] == [late.pk]
+    assert on_time.pk != late.pk
