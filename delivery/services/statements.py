@@ -21,7 +21,10 @@ commits at 03:00:01 would be missed by a close at 03:00:00 and never be late eit
 a SHARE lock on the orders table: every writer in flight commits first, new ones wait for the build.
 
 Two builds of one month at once give one result: each locks the operators' rows in primary-key order
-(delivery/locks.py: the operator comes first) before reading a mark.
+(delivery/locks.py: the operator comes first) before reading a mark. FOR NO KEY UPDATE, not FOR
+UPDATE: an order being reported checks its operator foreign key at commit with FOR KEY SHARE, and
+a build holding FOR UPDATE while waiting for that order's commit (the close's table lock) would
+deadlock with it.
 """
 import datetime as dt
 from dataclasses import dataclass, field
@@ -72,7 +75,7 @@ def build_statements(*, month, actor=None, now=None) -> BuildResult:
     month = clean_build_month(month, now=now)
     try:
         with transaction.atomic():
-            operators = list(Operator.objects.select_for_update().order_by("pk"))
+            operators = list(Operator.objects.select_for_update(no_key=True).order_by("pk"))
             return _build_month(month=month, operators=operators, actor=actor, now=now, close_now=False)
     except OperationalError as exc:  # lock_timeout: an order writer held its transaction for 10 s
         raise refuse("busy") from exc
@@ -88,7 +91,7 @@ def wind_down_operator(*, operator_id, reason, actor, now=None) -> Operator:
         raise refuse("invalid_reason", on="reason", max=REASON_MAX)
     try:
         with transaction.atomic():
-            operator = Operator.objects.select_for_update().filter(pk=operator_id).first()
+            operator = Operator.objects.select_for_update(no_key=True).filter(pk=operator_id).first()
             if operator is None:
                 raise refuse("not_found.operator")
             if OperatorStatus.WITHDRAWN not in OPERATOR_TRANSITIONS[OperatorStatus(operator.status)]:

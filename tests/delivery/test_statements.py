@@ -416,3 +416,52 @@ def test_the_late_report_index_holds_exactly_the_orders_reported_after_their_mon
         cursor.execute(f"SELECT o.id FROM delivery_order o WHERE {db.REPORTED_LATE}")
         assert [row[0] for row in cursor.fetchall()] == [late.pk]
     assert on_time.pk != late.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_in_flight_when_the_month_closes_is_counted_once_it_commits():
+    """The close waits for the order's transaction (the SHARE lock) instead of missing it: stamped
+    before the mark and committed after, it is in the issued statement, not lost between two months.
+    And the order's foreign-key check at commit does not deadlock with the build's operator lock."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    op = OperatorFactory(slug="inflight")
+    CommissionContractFactory(operator=op)
+    store = StoreFactory()
+    order(op, store, "2026-10-10 12:00")
+    inserted, results = threading.Event(), {}
+
+    def report():
+        try:
+            with transaction.atomic():
+                OrderFactory(operator=op, store=store, ordered_at=at("2026-10-31 23:59"),
+                             reported_at=at("2026-11-01 02:59"), food_amount=50_000)
+                inserted.set()
+                time.sleep(1.0)  # the build is waiting on the table lock meanwhile
+            results["report"] = "ok"
+        except Exception as exc:  # surfaced below
+            results["report"] = repr(exc)
+        finally:
+            connection.close()
+
+    def build():
+        try:
+            inserted.wait(10)
+            results["build"] = services.build_statements(month="2026-10", now=OCT_CLOSE)
+        except Exception as exc:
+            results["build"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=report), threading.Thread(target=build)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert results["report"] == "ok", results
+    assert isinstance(results["build"], services.BuildResult), results
+    s = Statement.objects.get()
+    assert (s.status, s.order_count, s.food_total) == ("issued", 2, 70_000)
