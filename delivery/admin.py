@@ -8,11 +8,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields, resources
 from import_export.admin import ExportMixin
-from simple_history.admin import SimpleHistoryAdmin
 
 from delivery import selectors, services
 from delivery.choices import OperatorStatus
-from delivery.models import CommissionContract, MonthClose, Operator, Statement
+from delivery.models import MonthClose, Operator, Statement
 from delivery.services.statements import REASON_MAX
 from jinju_portal.errors import ServiceError
 from jinju_portal.forms import add_service_error
@@ -21,7 +20,10 @@ from vouchers import months
 from vouchers.admin_base import ReadOnlyAdmin
 
 
-# --- statements, month closes, contracts, operator health, wind-down ------------------------------------
+# --- statements, month closes, operator health, wind-down (the statements work) ------------------------
+# Contracts with their history are the registry's CommissionContractAdmin. The wind-down is its own
+# page (admin:delivery_statement_wind_down, ?operator=<id> preselects one) through WindDownForm, so
+# that OperatorAdmin can link to it or attach the form without a second registration.
 
 class StatementResource(resources.ModelResource):
     store_name = ie_fields.Field(attribute="store__name", column_name="store_name")
@@ -181,22 +183,6 @@ class MonthCloseAdmin(ReadOnlyAdmin):
     list_select_related = ("operator",)
     fields = ("operator", "month", "closed_at", "created_at")
     readonly_fields = fields
-
-
-@admin.register(CommissionContract)
-class CommissionContractAdmin(SimpleHistoryAdmin, ReadOnlyAdmin):
-    """Contracts with their history (django-simple-history): a rate change is a new contract from a
-    day on, never an edit of one in force (the registry's contract service writes them)."""
-
-    list_display = ("operator", "rate", "effective_from", "waiver_won", "note", "created_by", "created_at")
-    list_filter = ("operator",)
-    list_select_related = ("operator", "created_by")
-    fields = ("operator", "rate", "effective_from", "waiver_monthly_food", "note", "created_by", "created_at")
-    readonly_fields = fields
-
-    @admin.display(description=_("월 면제 음식값"))
-    def waiver_won(self, obj):
-        return format_krw(obj.waiver_monthly_food) if obj.waiver_monthly_food else ""
 
 
 class WindDownForm(forms.Form):
