@@ -87,3 +87,4 @@ class EventKind(models.TextChoices):
     ORDER_CANCELLED = "order_cancelled", _("주문 취소")
     STATEMENTS_BUILT = "statements_built", _("월 정산서 작성")
     MONTH_CLOSED = "month_closed", _("월 마감")
+    COMMISSION_RECEIVED = "commission_received", _("수수료 수납 확인")

@@ -42,6 +42,7 @@ class Code(StrEnum):
     CONTRACT_IN_FORCE = "contract_in_force"  # a contract whose first day is past cannot be changed
     STORE_ALREADY_APPLIED = "store_already_applied"  # the owner's form: this business is already registered
     BUSY = "busy"
+    STATEMENT_STATUS_CONFLICT = "statement_status_conflict"  # statements: only an issued, unpaid one is received
 
 
 _400 = {Code.INVALID, Code.INVALID_BUSINESS_NUMBER, Code.INVALID_STORE, Code.INVALID_BRAND, Code.INVALID_CATEGORY,
@@ -109,6 +110,7 @@ MESSAGES = {
     "operator_status_conflict.withdraw": _("운영 종료는 운영사 정리 절차(정산 마감)로만 할 수 있습니다."),
     "invalid.operator": _("운영사 정보가 올바르지 않습니다 (%(field)s)."),
     "busy": _("요청이 몰려 처리하지 못했습니다. 잠시 뒤 다시 시도해 주세요."),
+    "statement_status_conflict": _("확정되었고 아직 수수료를 받지 않은 정산서만 수납 처리할 수 있습니다 (지금: %(status)s)."),
 }
 
 

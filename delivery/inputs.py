@@ -15,7 +15,7 @@ from delivery.models import EXTERNAL_ID_MAX
 from jinju_portal import bizno
 from jinju_portal.errors import InvalidInput, ServiceError
 from jinju_portal.money import MAX_KRW
-from vouchers import inputs as voucher_inputs
+from vouchers import inputs as voucher_inputs, months
 
 
 def clean_business_number(value) -> str:
@@ -279,3 +279,10 @@ def order_request_hash(*, store, external_id, food_amount, delivery_fee, payment
     instant = ordered_at.astimezone(dt.timezone.utc).isoformat()
     text = "\x1f".join((str(store), external_id, str(food_amount), str(delivery_fee), payment_method, instant))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def clean_month(value, *, field="month") -> str:
+    """"YYYY-MM" (Asia/Seoul), else 400 invalid_month."""
+    if not months.is_month(value):
+        raise refuse("invalid_month", on=field)
+    return value

@@ -292,6 +292,8 @@ class Statement(models.Model):
     adjustments = models.BigIntegerField(_("조정 수수료"), default=0)
     adjustment_count = models.PositiveIntegerField(_("조정 건수"), default=0)
     built_at = models.DateTimeField(_("작성일시"))
+    # when the city recorded the operator's payment of this statement's commission (None: outstanding)
+    commission_received_at = models.DateTimeField(_("수수료 수납일시"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("월 정산서")

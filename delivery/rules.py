@@ -6,8 +6,11 @@
 """
 import datetime as dt
 import re
+from decimal import Decimal
 
 from delivery.choices import OPERATOR_TRANSITIONS, STORE_TRANSITIONS
+from jinju_portal.money import apply_rate
+
 
 # Jinju's administrative units (1 읍, 15 면, 16 동 with the two the vouchers demo uses) and the legal
 # 동 a road address names in brackets, e.g. "경상남도 진주시 평거로 12 (평거동)". Written once here:
@@ -65,3 +68,29 @@ def contract_in_force(effective_from: dt.date, *, today: dt.date) -> bool:
 def listing_brand(brand_names: list[str]) -> str | None:
     """The brand an owner's application is listed under with one operator: its only brand, else none."""
     return brand_names[0] if len(brand_names) == 1 else None
+
+
+# --- statements ---------------------------------------------------------------------------------------
+# What commercial delivery apps charge on the same food price (FACTS.md: 6–12 %); a statement shows
+# both ends, rounded down to the won like every other figure of the portal.
+COMMERCIAL_RATE_LOW = Decimal("0.06")
+COMMERCIAL_RATE_HIGH = Decimal("0.12")
+
+
+def commercial_commission(food_total: int) -> tuple[int, int]:
+    """(floor(food × 6 %), floor(food × 12 %)) in whole won."""
+    return apply_rate(food_total, COMMERCIAL_RATE_LOW), apply_rate(food_total, COMMERCIAL_RATE_HIGH)
+
+
+def statement_figures(*, order_count: int, food_total: int, commission: int, adjustments: int = 0,
+                      adjustment_count: int = 0) -> dict:
+    """Every figure of a statement from its three sums (and its adjustments): saved = commercial − paid."""
+    low, high = commercial_commission(food_total)
+    return {"order_count": order_count, "food_total": food_total, "commission": commission,
+            "commercial_commission_low": low, "commercial_commission_high": high,
+            "saved_low": low - commission, "saved_high": high - commission,
+            "adjustments": adjustments, "adjustment_count": adjustment_count}
+
+
+STATEMENT_FIGURES = ("order_count", "food_total", "commission", "commercial_commission_low",
+                     "commercial_commission_high", "saved_low", "saved_high", "adjustments", "adjustment_count")

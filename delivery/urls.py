@@ -10,4 +10,7 @@ urlpatterns = [
     path("stores/", views.stores, name="stores"),
     path("apply/", views.apply, name="apply"),
     path("my/", views.my, name="my"),
+    # statements
+    path("savings/", views.savings, name="savings"),
+    path("my/statements/", views.my_statements, name="my-statements"),
 ]

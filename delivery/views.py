@@ -8,12 +8,14 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from delivery import inputs, selectors, services
+from delivery import charts, inputs, selectors, services
 from delivery.choices import StoreStatus
 from delivery.forms import DirectoryForm, OwnerSignUpForm, StoreApplicationForm
+from delivery.models import Store
 from jinju_portal.errors import ServiceError
 from jinju_portal.forms import add_service_error
 from vouchers import months
+
 
 DIRECTORY_PAGE_SIZE = 20
 
@@ -81,3 +83,24 @@ def my(request):
     """The owner's stores: status (and its reason), the operators and brands each is listed with."""
     return render(request, "delivery/my.html", {"stores": list(selectors.owner_stores(request.user)),
                                                 "pending": StoreStatus.PENDING})
+
+
+# --- statements: what stores saved (public) and the owner's statements ---------------------------------
+
+def savings(request):
+    """Month by month, the commission stores paid on the public app against what 6 % and 12 %
+    commercial apps would have charged on the same food (issued statements only), as a server-drawn
+    SVG chart with the same figures in a table beside it."""
+    rows = selectors.savings_by_month()
+    totals = {name: sum(r[name] for r in rows) for name in ("order_count", "food_total", "commission",
+                                                            "saved_low", "saved_high")}
+    return render(request, "delivery/savings.html",
+                  {"rows": rows, "totals": totals, "chart": charts.savings_chart(rows) if rows else None})
+
+
+@login_required
+def my_statements(request):
+    """A signed-in store owner's statements: each month summed across operators, then per operator."""
+    stores = [{"store": store, "months": selectors.store_totals_by_month(store.pk)}
+              for store in Store.objects.filter(owner=request.user).order_by("name", "id")]
+    return render(request, "delivery/my_statements.html", {"stores": stores})

@@ -52,6 +52,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=30, hour=2),
         "options": {"expires": 12 * HOUR},
     },
+    # delivery (issue 10): on the 1st at 03:00, close last month and issue its statements
+    "delivery-build-statements": {
+        "task": "delivery.tasks.build_statements",
+        "schedule": crontab(minute=0, hour=3, day_of_month=1),
+        "options": {"expires": 20 * HOUR},
+    },
     "purge-idempotency-keys": {
         "task": "jinju_portal.tasks.purge_idempotency_keys",
         "schedule": crontab(minute=30, hour=4),

@@ -258,6 +258,10 @@ if CELERY_TASK_ALWAYS_EAGER:
 # on screen; it is enabled only in DEBUG or by explicit setting.
 DEV_IDENTITY_VERIFIER = env.bool("DEV_IDENTITY_VERIFIER", default=DEBUG)
 
+# --- Delivery (issue 10, statements) ------------------------------------------------------------------
+# The set-based statement build (delivery/db/statements.py) on PostgreSQL; False takes the ORM twin.
+DELIVERY_FAST_SQL = env.bool("DELIVERY_FAST_SQL", default=True)
+
 # --- Vouchers: every VOUCHERS_* setting, declared once with its default (code reads settings.X) -----
 # The one-statement sale (vouchers/db/) on PostgreSQL; False takes the ORM twin (tests, pgbouncer).
 VOUCHERS_FAST_SQL = env.bool("VOUCHERS_FAST_SQL", default=True)

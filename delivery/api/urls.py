@@ -20,5 +20,8 @@ urlpatterns = [
     path("orders/", views.OrderListCreateView.as_view(), name="order-list"),
     re_path(rf"^orders/{ID}/$", views.OrderDetailView.as_view(), name="order-detail"),
     re_path(rf"^orders/{ID}/cancel/$", views.OrderCancelView.as_view(), name="order-cancel"),
+    # statements
+    path("statements/", views.StatementListView.as_view(), name="statement-list"),
+    path("savings/", views.SavingsView.as_view(), name="savings"),
     *router.urls,
 ]

@@ -210,3 +210,32 @@ class OrderCancelView(APIView):
     def post(self, request, pk):
         order = services.cancel_order(actor=api_client(request), order_id=pk, reason=request.data.get("reason"))
         return _order_answer(order)
+
+
+StatementReader = HasRole("delivery_operator", "staff")
+
+
+@extend_schema(
+    tags=["delivery"], summary="Monthly statements: an operator its own (staff all), newest month first",
+    parameters=[OpenApiParameter("month", str, description="YYYY-MM (Asia/Seoul): one month only")],
+    responses={200: s.StatementSerializer(many=True),
+               **error_responses(s400=documented(Code.INVALID_MONTH), s401=True, s403=True, s404=True, s429=True)},
+)
+class StatementListView(generics.ListAPIView):
+    permission_classes = [StatementReader]
+    serializer_class = s.StatementSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        raw = self.request.query_params.get("month")
+        month = None if raw is None else inputs.clean_month(raw)
+        return selectors.statements_for(api_client(self.request), month=month)
+
+
+@extend_schema(
+    tags=["delivery"], summary="What stores saved, city-wide by month, from issued statements (oldest first)",
+    responses={200: s.SavingsSerializer(many=True), **error_responses(s429=True)},
+)
+class SavingsView(APIView):
+    def get(self, request):
+        return Response(s.SavingsSerializer(selectors.savings_by_month(), many=True).data)

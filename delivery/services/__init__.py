@@ -9,3 +9,5 @@ from delivery.services.orders import cancel_order, report_order  # noqa: F401
 from delivery.services.operators import add_contract, register_operator, set_operator_status  # noqa: F401
 from delivery.services.stores import (Application, BulkApproval, apply_as_owner, apply_for_store,  # noqa: F401
                                       approve_store, approve_stores, set_store_status, sign_up_owner)
+from delivery.services.statements import (BuildResult, build_statements, close_out_operator,  # noqa: F401
+                                          mark_commission_received, wind_down_operator)

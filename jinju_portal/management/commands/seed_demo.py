@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.test.utils import override_settings
 
-SEED_MODULES = ["jinju_portal.seed", "vouchers.seed", "delivery.seed", "industrial.seed"]
+SEED_MODULES = ["jinju_portal.seed", "vouchers.seed", "delivery.seed", "delivery.demo_orders", "industrial.seed"]
 NO_MAIL = "django.core.mail.backends.dummy.EmailBackend"
 
 

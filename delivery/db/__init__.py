@@ -1,0 +1,1 @@
+"""Raw SQL of delivery, only for paths bench/ measured (CONTRIBUTING.md "Raw SQL")."""
