@@ -10,9 +10,9 @@ from django.contrib.admin import helpers
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export import fields as ie_fields, resources
 from import_export.admin import ExportMixin
@@ -126,7 +126,8 @@ def _operator_action(status, description, done_message):
 @admin.register(Operator)
 class OperatorAdmin(TrailMixin, StatusActionsMixin, ServiceFormAdmin, SimpleHistoryAdmin):
     """The operators chosen by public call: registered through the service, suspended and reinstated by
-    the actions (with the reason). Their withdrawal is the wind-down of the statements work."""
+    the actions (with the reason). Withdrawal is the wind-down (services.wind_down_operator: no new
+    orders, statements closed out), on its own page, linked from each operator's page."""
 
     list_display = ("name", "slug", "brand_list", "rate_today", "status", "selected_on", "agreement_signed_on")
     list_filter = ("status",)
@@ -145,10 +146,17 @@ class OperatorAdmin(TrailMixin, StatusActionsMixin, ServiceFormAdmin, SimpleHist
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
-        return (*OperatorAddForm.Meta.fields, "brand_names") if obj is None else (*self.READONLY, "trail")
+        return (*OperatorAddForm.Meta.fields, "brand_names") if obj is None else (*self.READONLY, "wind_down", "trail")
 
     def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else (*self.READONLY, "trail")
+        return () if obj is None else (*self.READONLY, "wind_down", "trail")
+
+    @admin.display(description=_("운영 종료"))
+    def wind_down(self, obj):
+        if obj.status == OperatorStatus.WITHDRAWN:
+            return _("운영 종료됨: 새 주문을 받지 않고 정산서가 마감되었습니다.")
+        url = reverse("admin:delivery_statement_wind_down") + f"?operator={obj.pk}"
+        return format_html('<a class="button" href="{}">{}</a>', url, _("운영 종료 (새 주문 중단, 정산서 마감)…"))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("brands")

@@ -112,3 +112,13 @@ def test_an_operator_is_registered_and_suspended_through_the_services(admin_clie
     assert (operator.status, operator.status_reason) == ("suspended", "협약 위반 조사")
     assert list(DeliveryEvent.objects.filter(operator=operator).values_list("kind", flat=True).order_by("id")) == [
         "operator_registered", "operator_status_changed"]
+
+
+def test_an_operators_page_links_its_wind_down_until_it_is_wound_down(admin_client):
+    operator = OperatorFactory()
+    page = admin_client.get(reverse("admin:delivery_operator_change", args=[operator.pk])).content.decode()
+    assert reverse("admin:delivery_statement_wind_down") + f"?operator={operator.pk}" in page
+    Operator.objects.filter(pk=operator.pk).update(status="withdrawn")
+    page = admin_client.get(reverse("admin:delivery_operator_change", args=[operator.pk])).content.decode()
+    assert "?operator=" not in page
+    assert "운영 종료됨" in page
