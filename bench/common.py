@@ -310,3 +310,33 @@ def rate_by_phase(progress, parts=3):
                                                                            len(points) - 1)]
         rates.append((n1 - n0) / (t1 - t0) if t1 > t0 else 0.0)
     return rates
+
+
+def fund_wallets(cur, *, ci_hashes, app_id, tranche_id, face, price, month, now, limits, expires_at) -> list[int]:
+    """Funded wallets in bulk SQL, as the sale leaves them (bench/payments.py, bench/orders.py): one
+    citizen per CI hash, one mobile purchase of `face` by the wallet app `app_id`, the month's usage
+    row, the tranche's `sold`, the wallet and its purchase ledger line (wallet == ledger). Returns the
+    wallet ids in order. Run inside the caller's transaction."""
+    cur.execute("INSERT INTO vouchers_citizen (ci_hash, name, birth_year, created_at) "
+                "SELECT h, '', NULL, %s FROM unnest(%s::varchar[]) h", [now, ci_hashes])
+    cur.execute("INSERT INTO vouchers_purchase (channel, api_client_id, user_id, citizen_id, tranche_id, medium, "
+                "face_value, price, status, month, idempotency_key, created_at, cancelled_at) "
+                "SELECT 'zeropay_app', %s, NULL, c.id, %s, 'mobile', %s, %s, 'completed', %s, '', %s, NULL "
+                "FROM vouchers_citizen c ORDER BY c.id", [app_id, tranche_id, face, price, month, now])
+    cur.execute("INSERT INTO vouchers_monthlyusage (citizen_id, month, monthly_limit, paper_limit, mobile_limit, "
+                "yearly_limit, purchased, paper_purchased, mobile_purchased, updated_at) "
+                "SELECT p.citizen_id, p.month, %s, %s, %s, %s, sum(p.face_value), 0, sum(p.face_value), %s "
+                "FROM vouchers_purchase p GROUP BY p.citizen_id, p.month",
+                [limits.monthly_limit, limits.paper_monthly_limit, limits.mobile_monthly_limit,
+                 limits.yearly_limit, now])
+    cur.execute("UPDATE vouchers_tranche t SET sold = (SELECT coalesce(sum(face_value), 0) FROM vouchers_purchase p "
+                "WHERE p.tranche_id = t.id) WHERE t.id = %s", [tranche_id])
+    cur.execute("INSERT INTO vouchers_wallet (citizen_id, balance, updated_at) "
+                "SELECT c.id, %s, %s FROM vouchers_citizen c ORDER BY c.id", [face, now])
+    cur.execute("INSERT INTO vouchers_walletentry (wallet_id, amount, balance_after, kind, purchase_id, reference, "
+                "created_at, expires_at, payment_id) "
+                "SELECT w.id, p.face_value, p.face_value, 'purchase', p.id, 'purchase:' || p.id, %s, %s, NULL "
+                "FROM vouchers_wallet w JOIN vouchers_purchase p ON p.citizen_id = w.citizen_id ORDER BY w.id",
+                [now, expires_at])
+    cur.execute("SELECT id FROM vouchers_wallet ORDER BY id")
+    return [r[0] for r in cur.fetchall()]

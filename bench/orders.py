@@ -39,7 +39,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common  # noqa: E402
-from bench.common import RESULTS, WRK_REPORT_LUA, ms, psql, spread  # noqa: E402
+from bench.common import RESULTS, WRK_REPORT_LUA, fund_wallets, ms, psql, spread  # noqa: E402
 
 PROG = "orders"
 DB_NAME = "jinju_bench_orders"
@@ -150,29 +150,8 @@ def seed(*, stores, wallets, face):
                                      closes_at=now + dt.timedelta(days=1))
     ci_hashes = [hash_identity(f"ORDERBENCH-CI-{i}") for i in range(wallets)]
     with transaction.atomic(), connection.cursor() as cur:  # as bench/payments.py seeds them
-        cur.execute("INSERT INTO vouchers_citizen (ci_hash, name, birth_year, created_at) "
-                    "SELECT h, '', NULL, %s FROM unnest(%s::varchar[]) h", [now, ci_hashes])
-        cur.execute("INSERT INTO vouchers_purchase (channel, api_client_id, user_id, citizen_id, tranche_id, medium, "
-                    "face_value, price, status, month, idempotency_key, created_at, cancelled_at) "
-                    "SELECT 'zeropay_app', %s, NULL, c.id, %s, 'mobile', %s, %s, 'completed', %s, '', %s, NULL "
-                    "FROM vouchers_citizen c ORDER BY c.id", [app, tranche.pk, face, face * 9 // 10, month, now])
-        cur.execute("INSERT INTO vouchers_monthlyusage (citizen_id, month, monthly_limit, paper_limit, mobile_limit, "
-                    "yearly_limit, purchased, paper_purchased, mobile_purchased, updated_at) "
-                    "SELECT p.citizen_id, p.month, %s, %s, %s, %s, sum(p.face_value), 0, sum(p.face_value), %s "
-                    "FROM vouchers_purchase p GROUP BY p.citizen_id, p.month",
-                    [limits.monthly_limit, limits.paper_monthly_limit, limits.mobile_monthly_limit,
-                     limits.yearly_limit, now])
-        cur.execute("UPDATE vouchers_tranche t SET sold = (SELECT coalesce(sum(face_value), 0) FROM vouchers_purchase p "
-                    "WHERE p.tranche_id = t.id) WHERE t.id = %s", [tranche.pk])
-        cur.execute("INSERT INTO vouchers_wallet (citizen_id, balance, updated_at) "
-                    "SELECT c.id, %s, %s FROM vouchers_citizen c ORDER BY c.id", [face, now])
-        cur.execute("INSERT INTO vouchers_walletentry (wallet_id, amount, balance_after, kind, purchase_id, reference, "
-                    "created_at, expires_at, payment_id) "
-                    "SELECT w.id, p.face_value, p.face_value, 'purchase', p.id, 'purchase:' || p.id, %s, %s, NULL "
-                    "FROM vouchers_wallet w JOIN vouchers_purchase p ON p.citizen_id = w.citizen_id ORDER BY w.id",
-                    [now, rules.expires(now)])
-        cur.execute("SELECT id FROM vouchers_wallet ORDER BY id")
-        wallet_ids = [r[0] for r in cur.fetchall()]
+        wallet_ids = fund_wallets(cur, ci_hashes=ci_hashes, app_id=app, tranche_id=tranche.pk, face=face,
+                                  price=face * 9 // 10, month=month, now=now, limits=limits, expires_at=rules.expires(now))
     connection.close()
     return {"keys": keys, "store_ids": [s.pk for s in shops], "wallet_ids": wallet_ids, "apps": [app]}
 

@@ -28,7 +28,7 @@ from jinju_portal.forms import add_service_error
 from jinju_portal.money import format_krw
 from jinju_portal.service_admin import ServiceForm, ServiceFormAdmin
 from vouchers import months
-from vouchers.admin import TrailMixin
+from vouchers.admin import MonthFilter, TrailMixin
 from vouchers.admin_base import ReadOnlyAdmin
 
 
@@ -330,18 +330,10 @@ class StoreAdmin(TrailMixin, StatusActionsMixin, admin.ModelAdmin):
     withdraw = _store_action(StoreStatus.WITHDRAWN, _("선택한 가맹점 탈퇴 처리 (사유 필요)"), _("가맹점 %(n)d곳을 탈퇴 처리했습니다."))
 
 
-class OrderMonthFilter(admin.SimpleListFilter):
-    """The last 24 months (Asia/Seoul), computed rather than read with a DISTINCT over every order."""
+class OrderMonthFilter(MonthFilter):
+    """The last 24 months (Asia/Seoul) by the order's month: vouchers' month filter, titled for orders."""
 
     title = _("귀속 월")
-    parameter_name = "month"
-
-    def lookups(self, request, model_admin):
-        current = months.month_of(timezone.now())
-        return [(m, m) for m in (months.add_months(current, -i) for i in range(24))]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(month=self.value()) if self.value() else queryset
 
 
 class OrderEventInline(admin.TabularInline):
@@ -409,18 +401,8 @@ class StatementResource(resources.ModelResource):
         return super().get_export_queryset(request).select_related("store", "operator")
 
 
-class StatementMonthFilter(admin.SimpleListFilter):
-    """The last 24 months, computed (never a DISTINCT over the table)."""
-
-    title = _("월")
-    parameter_name = "month"
-
-    def lookups(self, request, model_admin):
-        current = months.month_of(timezone.now())
-        return [(m, m) for m in (months.add_months(current, -i) for i in range(24))]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(month=self.value()) if self.value() else queryset
+class StatementMonthFilter(MonthFilter):
+    """The last 24 months, computed (never a DISTINCT over the table): vouchers' month filter."""
 
 
 class ReceivedFilter(admin.SimpleListFilter):

@@ -12,19 +12,11 @@ from django.db.models import Count, F
 from delivery import rules, seed
 from delivery.models import Brand, CommissionContract, DeliveryEvent, Operator, Store, StoreListing
 from jinju_portal import bizno
+from tests.seed_support import SeedOut
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-class _Out:
-    def __init__(self):
-        self.created_items = []
-
-    def step(self, text):
-        pass
-
-    def created(self, text):
-        self.created_items.append(text)
 
 
 def test_seed_demo_delivery_figures_exactly_and_idempotent():
@@ -78,7 +70,7 @@ def check_two_thirds_linked_to_their_mobile_voucher_merchant():
 def check_idempotent_and_quick():
     snapshot = (Store.objects.count(), StoreListing.objects.count(), DeliveryEvent.objects.count(),
                 CommissionContract.objects.count())
-    second = _Out()
+    second = SeedOut()
     started = time.monotonic()
     seed.run(second)
     assert second.created_items == []

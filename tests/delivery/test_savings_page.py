@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from delivery import charts, selectors, services
 from tests.delivery.factories import OperatorFactory, OrderFactory, StoreFactory
+from tests.seed_support import SeedOut
 
 pytestmark = [pytest.mark.django_db]
 KST = ZoneInfo("Asia/Seoul")
@@ -85,14 +86,6 @@ def test_an_owner_never_sees_another_owners_store(client, months_built):
     assert 'id="no-stores"' in html and "진주치킨" not in html
 
 
-class _Out:
-    def __init__(self):
-        self.lines = []
-
-    def step(self, text):
-        self.lines.append(text)
-
-    created = step
 
 
 @pytest.mark.clock
@@ -108,13 +101,13 @@ def test_demo_orders_make_three_issued_months_for_the_chart_and_a_rerun_writes_n
         store = StoreFactory()
         for op in ops[: 1 + i % 3]:
             StoreListingFactory(store=store, operator=op)
-    demo_orders.run(_Out())
+    demo_orders.run(SeedOut())
     orders = Order.objects.count()
     assert orders == StoreListing.objects.count() * demo_orders.MONTHS_BACK * demo_orders.ORDERS_PER_LISTING == 171
     rows = selectors.savings_by_month()
     assert len(rows) == 3 and all(r["order_count"] > 0 for r in rows)
     assert Statement.objects.filter(status="draft").count() == 0
     before = list(Statement.objects.values_list())
-    demo_orders.run(_Out())
+    demo_orders.run(SeedOut())
     assert Order.objects.count() == orders and list(Statement.objects.values_list()) == before
     assert client.get("/delivery/savings/").content.decode().count('<g class="month"') == 3

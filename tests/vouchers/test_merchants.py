@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from jinju_portal import bizno
 from tests.races import race
+from tests.seed_support import SeedOut
 from tests.vouchers.factories import (MerchantCategoryFactory, MerchantFactory, staff_actor,
                                       valid_business_number)
 from vouchers import merchant_codes, rules, services
@@ -482,21 +483,12 @@ def test_admin_change_form_and_category_edit_go_through_the_services(admin_clien
 
 # --- the seed ------------------------------------------------------------------------------------
 
-class _Out:
-    def __init__(self):
-        self.created_count = 0
-
-    def created(self, text):
-        self.created_count += 1
-
-    def step(self, text):
-        pass
 
 
 def test_the_seed_gives_exactly_4500_paper_and_7000_mobile_approved_merchants_with_valid_numbers_once():
     from vouchers import seed_merchants
 
-    seed_merchants.run(_Out(), now=T0)
+    seed_merchants.run(SeedOut(), now=T0)
     approved = Merchant.objects.filter(status="approved")
     assert approved.filter(accepts_paper=True).count() == 4_500
     assert approved.filter(accepts_mobile=True).count() == 7_000
@@ -508,6 +500,6 @@ def test_the_seed_gives_exactly_4500_paper_and_7000_mobile_approved_merchants_wi
     assert MerchantCategory.objects.filter(excluded=True).count() >= 5
     assert {"충무공동", "평거동", "문산읍", "집현면"} <= set(Merchant.objects.values_list("dong", flat=True))
     assert VoucherEvent.objects.filter(kind="merchant_approved").count() == 8_500
-    second = _Out()
+    second = SeedOut()
     seed_merchants.run(second, now=T0)
     assert second.created_count == 0 and Merchant.objects.count() == 8_500

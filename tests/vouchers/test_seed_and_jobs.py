@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import call_command
 
+from tests.seed_support import SeedOut
 from tests.vouchers.conftest import assert_invariants
 from tests.vouchers.factories import IssuancePlanFactory, TrancheFactory
 from vouchers import services, tasks
@@ -16,15 +17,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 KST = ZoneInfo("Asia/Seoul")
 
 
-class _Out:
-    def __init__(self):
-        self.created_items = []
-
-    def step(self, text):
-        pass
-
-    def created(self, text):
-        self.created_items.append(text)
 
 
 @pytest.mark.usefixtures("frozen_clock")  # a second run in a new month opens that month's demo tranches
@@ -40,7 +32,7 @@ def test_seed_demo_reproduces_the_2021_figures_and_is_idempotent():
                 list(Tranche.objects.order_by("pk").values_list("sold", flat=True)))
     from vouchers import seed
 
-    second = _Out()
+    second = SeedOut()
     seed.run(second)
     assert second.created_items == []
     assert snapshot == (Purchase.objects.count(), PaperNote.objects.count(), WalletEntry.objects.count(),
