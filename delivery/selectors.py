@@ -31,10 +31,10 @@ def operator_of(actor) -> Operator | None:
 def operators_overview(*, day) -> list[dict]:
     """Every operator with its brands and the rate in force on `day` (GET operators/)."""
     operators = list(Operator.objects.prefetch_related("brands").order_by("name", "id"))
-    rates = {}
-    for contract in (CommissionContract.objects.filter(effective_from__lte=day)
-                     .order_by("operator_id", "-effective_from").distinct("operator_id")):
-        rates[contract.operator_id] = contract.rate
+    rates = {}  # the latest contract on or before `day` per operator (a few rows; no DISTINCT ON, so SQLite too)
+    for operator_id, rate in (CommissionContract.objects.filter(effective_from__lte=day)
+                              .order_by("operator_id", "effective_from").values_list("operator_id", "rate")):
+        rates[operator_id] = rate
     return [{"slug": o.slug, "name": o.name, "brands": [b.name for b in o.brands.all()],
              "commission_rate": rates.get(o.pk), "status": o.status, "operator": o} for o in operators]
 
