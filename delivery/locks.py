@@ -17,3 +17,7 @@ holds; only a twin report of the same external_id waits on that entry, and that 
 the first one waits for (it has taken the same waiver row after the first, and pays from a wallet
 locked after the first's). A card or cash report without a waiver is the INSERT alone.
 """
+
+An order's INSERT also reads its operator's committed status (the trigger of migration 0003), so a
+wind-down or suspension committed in any process stops new orders at once, whatever a process's
+lookup cache still holds.

@@ -23,6 +23,7 @@ from vouchers import months
 from vouchers import services as vouchers
 
 UNIQUE_EXTERNAL_ID = "order_operator_external_id_unique"
+OPERATOR_ACTIVE = "order_operator_active"  # the INSERT's own check of the operator's status (migration 0003)
 
 # What the vouchers pay-code payment refuses, as delivery names it (API.md "Delivery").
 _PAYMENT_REFUSALS = {
@@ -92,7 +93,11 @@ def report_order(*, actor, store, external_id, food_amount, delivery_fee, paymen
         db_health.mark_answered()
         return order, True
     except IntegrityError as exc:
-        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != UNIQUE_EXTERNAL_ID:
+        constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+        if constraint == OPERATOR_ACTIVE:  # suspended or wound down since this process cached it
+            selectors.forget_order_lookups()
+            raise refuse("operator_not_active") from None
+        if constraint != UNIQUE_EXTERNAL_ID:
             raise
     except ServiceError:
         # A payment refused because a twin report already spent the code (or took the balance) and

@@ -160,6 +160,26 @@ def test_a_suspended_or_wound_down_operator_reports_no_new_orders(smartro, statu
     assert Order.objects.count() == 1
 
 
+@pytest.mark.parametrize("method", ["card", "jinju_love"])
+def test_a_wind_down_committed_by_another_process_stops_orders_at_once(smartro, method):
+    """Another process's wind-down reaches this one's cache only after DELIVERY_LOOKUP_CACHE_SECONDS:
+    the INSERT's own check of the operator (migration 0003) refuses the order meanwhile, and the
+    jinju_love payment made before the INSERT is rolled back with it."""
+    from tests.delivery.orders_support import fund, pay_code, voucher_store, wallet
+
+    operator, key = smartro
+    store = voucher_store(operator)
+    report(key, store, "WARM")  # this process now holds the operator as active
+    fund("CI-WOUND-DOWN", 50_000)
+    code = pay_code("CI-WOUND-DOWN").token if method == "jinju_love" else None
+    type(operator).objects.filter(pk=operator.pk).update(status="withdrawn")  # no signal: as elsewhere
+    assert selectors.order_operator(key).status == "active"  # the stale view the service starts from
+    refused = _refusal(report, key, store, "AFTER", method=method, pay_code=code)
+    assert (refused.code, refused.status) == ("operator_not_active", 409)
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["WARM"]
+    assert wallet("CI-WOUND-DOWN").balance == 50_000
+
+
 def test_another_operators_store_and_an_unknown_store_are_invalid_store(smartro, make_operator):
     operator, key = smartro
     other, _ = make_operator("aramsol")

@@ -1,0 +1,34 @@
+"""An order is taken only from an active operator, decided in the INSERT itself (PostgreSQL).
+
+report_order checks the operator's status from a per-process cache (selectors.order_operator, up to
+DELIVERY_LOOKUP_CACHE_SECONDS old in the other processes). A suspension or wind-down made in another
+process would let that process take orders for those seconds; the trigger reads the committed status
+with the INSERT (a PL/pgSQL query takes a fresh snapshot), so from the moment a wind-down commits no
+process records a new order of that operator. The service maps the refusal (constraint name
+`order_operator_active`) to 409 operator_not_active. Cost: one primary-key lookup per order.
+"""
+from django.db import migrations
+
+from jinju_portal.migration_sql import postgres_only
+
+FORWARD = """
+CREATE FUNCTION delivery_order_operator_active() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM delivery_operator WHERE id = NEW.operator_id AND status = 'active') THEN
+        RAISE EXCEPTION 'operator % is not active: it takes no new orders', NEW.operator_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'order_operator_active';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER delivery_order_operator_active BEFORE INSERT ON delivery_order
+    FOR EACH ROW EXECUTE FUNCTION delivery_order_operator_active();
+"""
+BACKWARD = """
+DROP TRIGGER IF EXISTS delivery_order_operator_active ON delivery_order;
+DROP FUNCTION IF EXISTS delivery_order_operator_active();
+"""
+
+
+class Migration(migrations.Migration):
+    dependencies = [("delivery", "0002_statements")]
+    operations = [postgres_only(FORWARD, BACKWARD)]
