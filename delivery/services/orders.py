@@ -14,7 +14,7 @@ from django.db.models import F
 from delivery import inputs, selectors
 from delivery.choices import EventKind, OperatorStatus, OrderStatus, PaymentMethod, StoreStatus
 from delivery.errors import refuse
-from delivery.models import Order, WaiverUsage
+from delivery.models import Order, Store, WaiverUsage
 from delivery.services import events
 from jinju_portal import actors, clock, db_health
 from jinju_portal.errors import ServiceError
@@ -23,7 +23,8 @@ from vouchers import months
 from vouchers import services as vouchers
 
 UNIQUE_EXTERNAL_ID = "order_operator_external_id_unique"
-OPERATOR_ACTIVE = "order_operator_active"  # the INSERT's own check of the operator's status (migration 0003)
+OPERATOR_ACTIVE = "order_operator_active"  # the INSERT's own checks of the statuses (migration 0003)
+STORE_ACTIVE = "order_store_active"
 
 # What the vouchers pay-code payment refuses, as delivery names it (API.md "Delivery").
 _PAYMENT_REFUSALS = {
@@ -97,6 +98,10 @@ def report_order(*, actor, store, external_id, food_amount, delivery_fee, paymen
         if constraint == OPERATOR_ACTIVE:  # suspended or wound down since this process cached it
             selectors.forget_order_lookups()
             raise refuse("operator_not_active") from None
+        if constraint == STORE_ACTIVE:  # suspended or withdrawn since this process cached it
+            selectors.forget_order_lookups()
+            status = Store.objects.filter(pk=order.store_id).values_list("status", flat=True).first()
+            raise refuse("store_not_active", status=StoreStatus(status).label) from None
         if constraint != UNIQUE_EXTERNAL_ID:
             raise
     except ServiceError:

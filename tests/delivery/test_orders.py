@@ -180,6 +180,17 @@ def test_a_wind_down_committed_by_another_process_stops_orders_at_once(smartro, 
     assert wallet("CI-WOUND-DOWN").balance == 50_000
 
 
+@pytest.mark.parametrize("status", ["suspended", "withdrawn"])
+def test_a_store_suspended_by_another_process_takes_no_order_at_once(smartro, status):
+    operator, key = smartro
+    store = listed_store(operator)
+    report(key, store, "WARM")  # this process now holds the store as approved
+    type(store).objects.filter(pk=store.pk).update(status=status)  # no signal: as elsewhere
+    refused = _refusal(report, key, store, "AFTER")
+    assert (refused.code, refused.status) == ("store_not_active", 409)
+    assert list(Order.objects.values_list("external_id", flat=True)) == ["WARM"]
+
+
 def test_another_operators_store_and_an_unknown_store_are_invalid_store(smartro, make_operator):
     operator, key = smartro
     other, _ = make_operator("aramsol")
