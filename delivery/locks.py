@@ -16,8 +16,8 @@ inserts the order last, so the new row's unique (operator, external_id) entry is
 holds; only a twin report of the same external_id waits on that entry, and that twin holds nothing
 the first one waits for (it has taken the same waiver row after the first, and pays from a wallet
 locked after the first's). A card or cash report without a waiver is the INSERT alone.
-"""
 
-An order's INSERT also reads its operator's committed status (the trigger of migration 0003), so a
-wind-down or suspension committed in any process stops new orders at once, whatever a process's
-lookup cache still holds.
+An order's INSERT also reads its operator's and its store's committed statuses (the trigger of
+migration 0003), so a wind-down or a suspension committed in any process stops new orders at once,
+whatever a process's lookup cache still holds.
+"""
