@@ -5,9 +5,9 @@ vouchers/errors.py): the services raise them, the pages show them, the OpenAPI d
 """
 from enum import StrEnum
 
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext_lazy as _
 
-from jinju_portal.errors import Forbidden, InvalidInput, NotFound, RuleViolation, ServiceError
+from jinju_portal.errors import Catalogue, documented  # noqa: F401  (documented: re-exported)
 
 
 class Code(StrEnum):
@@ -114,26 +114,6 @@ MESSAGES = {
 }
 
 
-def message(key: str, **figures) -> str:
-    """The catalogue's sentence for `key` ("code" or "code.variant") in the active language."""
-    text = gettext(MESSAGES[key])
-    return text % figures if figures else text
-
-
-def refuse(key: str, fields: dict | None = None, *, on: str | tuple = (), **figures) -> ServiceError:
-    """The exception for `key`, with the status its code carries. `on="food_amount"` (or a tuple) also
-    puts the sentence under those API/form fields."""
-    code = Code(key.split(".", 1)[0])
-    detail = message(key, **figures)
-    for name in (on,) if isinstance(on, str) else on:
-        fields = {**(fields or {}), name: [detail]}
-    status = STATUS[code]
-    if status == 404:
-        return NotFound(detail, code=code.value)
-    cls = {400: InvalidInput, 403: Forbidden}.get(status, RuleViolation)
-    return cls(code.value, detail, fields)
-
-
-def documented(*codes: Code) -> str:
-    """"a, b, c" for error_responses(): the schema lists exactly the codes the service raises."""
-    return ", ".join(c.value for c in codes)
+_CATALOGUE = Catalogue(Code, STATUS, MESSAGES)
+message = _CATALOGUE.message  # the catalogue's sentence for "code" or "code.variant"
+refuse = _CATALOGUE.refuse  # the exception a service raises: raise refuse("tranche_sold_out", …)

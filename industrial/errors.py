@@ -1,6 +1,8 @@
 """Every error code the industrial app answers: the services raise these, the API docs list them."""
 from enum import StrEnum
 
+from jinju_portal.errors import documented  # noqa: F401  (re-exported for the API views)
+
 
 class Code(StrEnum):
     ALLOCATION_BELOW_SPENT = "allocation_below_spent"
@@ -21,8 +23,3 @@ class Code(StrEnum):
     REQUEST_NOT_OPEN = "request_not_open"
     SEATS_BELOW_CONFIRMED = "seats_below_confirmed"
     NOT_FOUND = "not_found"
-
-
-def documented(*codes: Code) -> str:
-    """"a, b" for error_responses(): the schema lists exactly the codes the services raise."""
-    return ", ".join(c.value for c in codes)

@@ -6,9 +6,9 @@ A message is a gettext template with named figures (`%(remaining)s`), translated
 """
 from enum import StrEnum
 
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils.translation import gettext_lazy as _
 
-from jinju_portal.errors import Forbidden, InvalidInput, NotFound, RuleViolation, ServiceError
+from jinju_portal.errors import Catalogue, documented  # noqa: F401  (documented: re-exported)
 
 
 class Code(StrEnum):
@@ -238,26 +238,6 @@ MESSAGES = {
 }
 
 
-def message(key: str, **figures) -> str:
-    """The catalogue's sentence for `key` ("code" or "code.variant") in the active language."""
-    text = gettext(MESSAGES[key])
-    return text % figures if figures else text
-
-
-def refuse(key: str, fields: dict | None = None, *, on: str | tuple = (), **figures) -> ServiceError:
-    """The exception for `key`, with the status its code carries: `raise refuse("tranche_sold_out", …)`.
-    `on="face_value"` (or a tuple of names) also puts the sentence under those form/API fields."""
-    code = Code(key.split(".", 1)[0])
-    detail = message(key, **figures)
-    for name in (on,) if isinstance(on, str) else on:
-        fields = {**(fields or {}), name: [detail]}
-    status = STATUS[code]
-    if status == 404:
-        return NotFound(detail, code=code.value)
-    cls = {400: InvalidInput, 403: Forbidden}.get(status, RuleViolation)
-    return cls(code.value, detail, fields)
-
-
-def documented(*codes: Code) -> str:
-    """"a, b, c" for error_responses(): the schema lists exactly the codes the service raises."""
-    return ", ".join(c.value for c in codes)
+_CATALOGUE = Catalogue(Code, STATUS, MESSAGES)
+message = _CATALOGUE.message  # the catalogue's sentence for "code" or "code.variant"
+refuse = _CATALOGUE.refuse  # the exception a service raises: raise refuse("tranche_sold_out", …)
